@@ -16,6 +16,7 @@ import {
   type GbdtParams,
 } from '../src/models/gbdt/index.js';
 import { seededRandom } from '../src/core/random.js';
+import { quantizeGradients } from '../src/models/gbdt/quantize.js';
 import { HOUSING } from './helpers.js';
 
 const IRIS = '/work/shared/datasets/iris.csv';
@@ -183,6 +184,51 @@ describe('objectives', () => {
     assert.deepEqual(Array.from(init), [Math.log(0.5), Math.log(0.25), Math.log(0.25)]);
     const p = obj.transform(Float64Array.of(0, Math.log(2), Math.log(5)), new Float64Array(3));
     assert.ok(Math.abs(p[0]! - 0.125) < 1e-15 && Math.abs(p[1]! - 0.25) < 1e-15 && Math.abs(p[2]! - 0.625) < 1e-15);
+  });
+});
+
+describe('gradient quantization', () => {
+  const n = 100_000;
+  const random = seededRandom(3);
+  const grad = Float32Array.from({ length: n }, () => random() * 4 - 2);
+  const logistic = Float32Array.from({ length: n }, () => 0.25 * random());
+
+  for (const [name, hess] of [['constant hessian', new Float32Array(n).fill(1)], ['varying hessian', logistic]] as const) {
+    it(`${name}: packed sums decode to integers near the exact sums, reproducibly`, () => {
+      const packed = new Float64Array(n);
+      const scale = quantizeGradients(grad, hess, 0, n, n, packed, 7);
+      let V = 0;
+      let G = 0;
+      let H = 0;
+      for (let i = 0; i < n; i++) {
+        V += packed[i]!;
+        G += grad[i]!;
+        H += hess[i]!;
+      }
+      assert.ok(Math.abs(V) < 2 ** 53 && Number.isInteger(V));
+      const gq = Math.floor(V / scale.P);
+      const hq = V - gq * scale.P;
+      assert.ok(hq >= 0 && hq < scale.P);
+      // Stochastic rounding is unbiased: the error of a sum of n roundings is about sqrt(n) levels.
+      assert.ok(Math.abs(gq * scale.g - G) < 4 * Math.sqrt(n) * scale.g, `G ${gq * scale.g} vs ${G}`);
+      assert.ok(Math.abs(hq * scale.h - H) < 4 * Math.sqrt(n) * scale.h + 1e-9, `H ${hq * scale.h} vs ${H}`);
+      if (name === 'constant hessian') assert.equal(hq, n);
+      const again = new Float64Array(n);
+      quantizeGradients(grad, hess, 0, n, n, again, 7);
+      assert.deepEqual(again, packed);
+    });
+  }
+
+  it('keeps worst-case sums below 2^53 at the row limit', () => {
+    const big = 1 << 24;
+    const g = new Float32Array(4).fill(-2);
+    const h = Float32Array.of(0.25, 0.25, 0.25, 0.25);
+    const packed = new Float64Array(4);
+    const { P } = quantizeGradients(g, h, 0, 4, big, packed, 1);
+    // Every row at the most negative gradient and the largest hessian, `big` times over.
+    assert.ok(Math.abs((packed[0]! / 1) * big) <= 2 ** 53, `${packed[0]} x ${big}`);
+    assert.ok(P > 0);
+    assert.throws(() => quantizeGradients(g, h, 0, 4, big + 1, packed, 1), /at most 16777216 rows/);
   });
 });
 

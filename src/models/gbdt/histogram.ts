@@ -1,23 +1,22 @@
 /**
  * The histogram kernel, shared by the main thread and the workers so both run the same code.
  *
- * A histogram slot holds, for each feature f and bin b (0..255, 255 = missing), the gradient sum
- * at slot[(f * 256 + b) * 2] and the hessian sum at slot[(f * 256 + b) * 2 + 1].
- * Each cell is summed over a node's rows in the order of the `rows` array, whichever thread
- * builds it; that makes the result independent of the thread count.
+ * A histogram slot holds, for each feature f and bin b (0..255, 255 = missing), the sum of the
+ * rows' packed quantized gradient-hessian pairs (see quantize.ts) at slot[f * 256 + b]. The sums
+ * are integers below 2^53, so they are exact in any order.
  */
 
 export const BINS_PER_FEATURE = 256;
-export const DOUBLES_PER_FEATURE = BINS_PER_FEATURE * 2;
 
 /** Doubles in one histogram slot for `numFeatures` features. */
 export function slotDoubles(numFeatures: number): number {
-  return numFeatures * DOUBLES_PER_FEATURE;
+  return numFeatures * BINS_PER_FEATURE;
 }
 
 /**
  * Builds the histogram of rows[start..end) for the features features[f0..f1) into
- * hist[base ...] (the slot's other features are left alone). `bins` is row-major, F columns.
+ * hist[base ...] (the slot's other features are left alone). `bins` is row-major, F columns;
+ * `packed` holds each row's packed gradient at gradOffset + row.
  */
 export function buildHistogram(
   bins: Uint8Array,
@@ -25,7 +24,7 @@ export function buildHistogram(
   rows: Uint32Array,
   start: number,
   end: number,
-  gh: Float32Array,
+  packed: Float64Array,
   gradOffset: number,
   hist: Float64Array,
   base: number,
@@ -35,112 +34,78 @@ export function buildHistogram(
 ): void {
   if (f1 <= f0) return;
   for (let j = f0; j < f1; j++) {
-    const o = base + features[j]! * 512;
-    hist.fill(0, o, o + 512);
+    const o = base + features[j]! * 256;
+    hist.fill(0, o, o + 256);
   }
   const lo = features[f0]!;
   const hi = features[f1 - 1]! + 1;
   if (hi - lo === f1 - f0) {
-    // Contiguous features (the usual case): a plain range loop.
-    const h0 = base + lo * 512;
+    // Contiguous features (the usual case): four bins per 32-bit load, two rows per step.
+    const h0 = base + lo * 256;
     const quads = (hi - lo) >> 2;
     const rest = lo + quads * 4;
-    const kEnd = h0 + quads * 2048;
+    const kEnd = h0 + quads * 1024;
     const view = new DataView(bins.buffer, bins.byteOffset, bins.byteLength);
-    // Two rows per step (more independent updates in flight); each cell still sees row i
-    // before row i + 1, so the sums are the same as one row at a time.
     let i = start;
     for (; i + 1 < end; i += 2) {
       const r = rows[i]!;
-      const q = (gradOffset + r) << 1;
-      const g = gh[q]!;
-      const h = gh[q + 1]!;
+      const v = packed[gradOffset + r]!;
       const r2 = rows[i + 1]!;
-      const q2 = (gradOffset + r2) << 1;
-      const g2 = gh[q2]!;
-      const h2 = gh[q2 + 1]!;
+      const v2 = packed[gradOffset + r2]!;
       let b = r * F + lo;
       let c = r2 * F + lo;
       let k0 = h0;
-      for (; k0 < kEnd; k0 += 2048, b += 4, c += 4) {
+      for (; k0 < kEnd; k0 += 1024, b += 4, c += 4) {
         const w = view.getUint32(b, true);
-        const k1 = k0 + ((w & 255) << 1);
-        const k2 = k0 + 512 + ((w >>> 7) & 510);
-        const k3 = k0 + 1024 + ((w >>> 15) & 510);
-        const k4 = k0 + 1536 + ((w >>> 23) & 510);
-        hist[k1] += g;
-        hist[k1 + 1] += h;
-        hist[k2] += g;
-        hist[k2 + 1] += h;
-        hist[k3] += g;
-        hist[k3 + 1] += h;
-        hist[k4] += g;
-        hist[k4 + 1] += h;
-        const v = view.getUint32(c, true);
-        const j1 = k0 + ((v & 255) << 1);
-        const j2 = k0 + 512 + ((v >>> 7) & 510);
-        const j3 = k0 + 1024 + ((v >>> 15) & 510);
-        const j4 = k0 + 1536 + ((v >>> 23) & 510);
-        hist[j1] += g2;
-        hist[j1 + 1] += h2;
-        hist[j2] += g2;
-        hist[j2 + 1] += h2;
-        hist[j3] += g2;
-        hist[j3 + 1] += h2;
-        hist[j4] += g2;
-        hist[j4 + 1] += h2;
+        hist[k0 + (w & 255)] += v;
+        hist[k0 + 256 + ((w >>> 8) & 255)] += v;
+        hist[k0 + 512 + ((w >>> 16) & 255)] += v;
+        hist[k0 + 768 + (w >>> 24)] += v;
+        const x = view.getUint32(c, true);
+        hist[k0 + (x & 255)] += v2;
+        hist[k0 + 256 + ((x >>> 8) & 255)] += v2;
+        hist[k0 + 512 + ((x >>> 16) & 255)] += v2;
+        hist[k0 + 768 + (x >>> 24)] += v2;
       }
-      for (let f = rest; f < hi; f++, b++, c++, k0 += 512) {
-        const k = k0 + (bins[b]! << 1);
-        hist[k] += g;
-        hist[k + 1] += h;
-        const j = k0 + (bins[c]! << 1);
-        hist[j] += g2;
-        hist[j + 1] += h2;
+      for (let f = rest; f < hi; f++, b++, c++, k0 += 256) {
+        hist[k0 + bins[b]!] += v;
+        hist[k0 + bins[c]!] += v2;
       }
     }
     for (; i < end; i++) {
       const r = rows[i]!;
-      const q = (gradOffset + r) << 1;
-      const g = gh[q]!;
-      const h = gh[q + 1]!;
+      const v = packed[gradOffset + r]!;
       let b = r * F + lo;
       let k0 = h0;
-      for (; k0 < kEnd; k0 += 2048, b += 4) {
+      for (; k0 < kEnd; k0 += 1024, b += 4) {
         const w = view.getUint32(b, true);
-        const k1 = k0 + ((w & 255) << 1);
-        const k2 = k0 + 512 + ((w >>> 7) & 510);
-        const k3 = k0 + 1024 + ((w >>> 15) & 510);
-        const k4 = k0 + 1536 + ((w >>> 23) & 510);
-        hist[k1] += g;
-        hist[k1 + 1] += h;
-        hist[k2] += g;
-        hist[k2 + 1] += h;
-        hist[k3] += g;
-        hist[k3 + 1] += h;
-        hist[k4] += g;
-        hist[k4 + 1] += h;
+        hist[k0 + (w & 255)] += v;
+        hist[k0 + 256 + ((w >>> 8) & 255)] += v;
+        hist[k0 + 512 + ((w >>> 16) & 255)] += v;
+        hist[k0 + 768 + (w >>> 24)] += v;
       }
-      for (let f = rest; f < hi; f++, b++, k0 += 512) {
-        const k = k0 + (bins[b]! << 1);
-        hist[k] += g;
-        hist[k + 1] += h;
-      }
+      for (let f = rest; f < hi; f++, b++, k0 += 256) hist[k0 + bins[b]!] += v;
     }
   } else {
     for (let i = start; i < end; i++) {
       const r = rows[i]!;
-      const q = (gradOffset + r) << 1;
-      const g = gh[q]!;
-      const h = gh[q + 1]!;
+      const v = packed[gradOffset + r]!;
       const b = r * F;
       for (let j = f0; j < f1; j++) {
         const f = features[j]!;
-        const k = base + f * 512 + (bins[b + f]! << 1);
-        hist[k] += g;
-        hist[k + 1] += h;
+        hist[base + f * 256 + bins[b + f]!] += v;
       }
     }
+  }
+}
+
+/** a[aBase ...] += sign × b[bBase ...] over the features' cells (exact: the sums are integers). */
+export function combineSlots(a: Float64Array, aBase: number, b: Float64Array, bBase: number, features: Int32Array, sign: 1 | -1): void {
+  for (let j = 0; j < features.length; j++) {
+    const o = features[j]! * BINS_PER_FEATURE;
+    const ao = aBase + o;
+    const bo = bBase + o;
+    for (let c = 0; c < BINS_PER_FEATURE; c++) a[ao + c] += sign * b[bo + c]!;
   }
 }
 
@@ -167,7 +132,7 @@ export function runJobs(
   bins: Uint8Array,
   F: number,
   rows: Uint32Array,
-  gh: Float32Array,
+  packed: Float64Array,
   pages: Float64Array[],
   jobs: Int32Array,
   features: Int32Array,
@@ -178,7 +143,7 @@ export function runJobs(
   for (let j = 0; j < jobs.length; j += 4) {
     const slot = jobs[j + 2]!;
     const page = pages[(slot / SLOTS_PER_PAGE) | 0]!;
-    buildHistogram(bins, F, rows, jobs[j]!, jobs[j + 1]!, gh, jobs[j + 3]!, page, (slot % SLOTS_PER_PAGE) * size, features, f0, f1);
+    buildHistogram(bins, F, rows, jobs[j]!, jobs[j + 1]!, packed, jobs[j + 3]!, page, (slot % SLOTS_PER_PAGE) * size, features, f0, f1);
   }
 }
 

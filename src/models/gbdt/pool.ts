@@ -2,13 +2,13 @@
  * Shared training memory and the threads that build histograms in it.
  *
  * The binned matrix, the row partition, gradients, hessians and histogram slots live in
- * SharedArrayBuffers. A histogram build is split by feature: thread t sums its own contiguous
- * share of the features over all of a node's rows, so every cell is summed in the same order
- * whatever the thread count. The main thread does share 0 while the workers do the rest.
+ * SharedArrayBuffers. Histogram builds and partitions are split between the threads by rows;
+ * the main thread does share 0 while the workers do the rest.
  */
 import { Worker } from 'node:worker_threads';
 import { binFeatures } from './binning.js';
-import { SLOTS_PER_PAGE, type HistJob, packJobs, runJobs, runPartitions, slotDoubles } from './histogram.js';
+import { quantizeGradients, type GradientScale } from './quantize.js';
+import { combineSlots, SLOTS_PER_PAGE, type HistJob, packJobs, runJobs, runPartitions, slotDoubles } from './histogram.js';
 
 /**
  * Starts the worker module next to this one: worker.js once compiled; under tsx (running from
@@ -40,8 +40,10 @@ export class TrainingMemory {
   readonly rows: Uint32Array;
   readonly grad: Float32Array;
   readonly hess: Float32Array;
-  /** grad and hess interleaved (gh[2i], gh[2i + 1]) for the histogram kernel; see interleave(). */
-  readonly gh: Float32Array;
+  /** Quantized gradients and hessians packed one double per row (quantize.ts), for histograms. */
+  readonly packed: Float64Array;
+  /** How to read this iteration's packed sums back, per output k. */
+  readonly scales: GradientScale[] = [];
   /** Room for partitioning: a node's rows use scratch[start..end) (shared). */
   readonly scratch: Uint32Array;
   readonly pages: Float64Array[] = [];
@@ -60,7 +62,7 @@ export class TrainingMemory {
   ) {
     this.bins = new Uint8Array(new SharedArrayBuffer(n * F));
     this.binsT = new Uint8Array(new SharedArrayBuffer(n * F));
-    this.gh = new Float32Array(new SharedArrayBuffer(n * outputs * 8));
+    this.packed = new Float64Array(new SharedArrayBuffer(n * outputs * 8));
     this.rows = new Uint32Array(new SharedArrayBuffer(n * 4));
     this.grad = new Float32Array(new SharedArrayBuffer(n * outputs * 4));
     this.hess = new Float32Array(new SharedArrayBuffer(n * outputs * 4));
@@ -96,7 +98,7 @@ export class TrainingMemory {
         type: 'init',
         bins: this.bins.buffer,
         binsT: this.binsT.buffer,
-        gh: this.gh.buffer,
+        packed: this.packed.buffer,
         n: this.n,
         F: this.F,
         rows: this.rows.buffer,
@@ -146,13 +148,9 @@ export class TrainingMemory {
     return { hist: this.pages[(slot / SLOTS_PER_PAGE) | 0]!, base: (slot % SLOTS_PER_PAGE) * this.slotSize };
   }
 
-  /** Copies grad and hess into gh (call after the objective wrote them). */
-  interleave(): void {
-    const { grad, hess, gh } = this;
-    for (let i = 0, m = grad.length; i < m; i++) {
-      gh[2 * i] = grad[i]!;
-      gh[2 * i + 1] = hess[i]!;
-    }
+  /** Quantizes and packs grad and hess for every output (call after the objective wrote them). */
+  quantize(seed: number): void {
+    for (let k = 0; k < this.outputs; k++) this.scales[k] = quantizeGradients(this.grad, this.hess, k * this.n, this.n, this.n, this.packed, seed + k);
   }
 
   /** Fills binsT from bins (column-major copy), in blocks of rows for the caches. */
@@ -168,23 +166,65 @@ export class TrainingMemory {
     }
   }
 
-  /** Builds the jobs' histograms for `features`, split between the threads. */
+  /**
+   * Builds the jobs' histograms for `features`, split between the threads by rows: a large job
+   * is cut into one row range per thread (the others' ranges go to spare slots, added in after),
+   * smaller jobs go whole to the least loaded thread. Each thread reads whole rows of the bins,
+   * so no cache line is fetched by both. Sums are exact integers (quantize.ts), so the result is
+   * the same for any split.
+   */
   async build(jobs: HistJob[], features: Int32Array): Promise<void> {
     if (jobs.length === 0) return;
     if (this.failure) throw this.failure;
-    const packed = packJobs(jobs);
+    const F = features.length;
     let cells = 0;
-    for (const j of jobs) cells += (j.end - j.start) * features.length;
+    for (const j of jobs) cells += (j.end - j.start) * F;
     // Small builds stay on this thread: a message round trip costs more than the work.
-    const T = cells < SMALL_WORK ? 1 : Math.min(this.threads, features.length);
-    const cut = (t: number) => Math.round((t * features.length) / T);
-    let done: Promise<void> | undefined;
-    if (T > 1) {
-      done = new Promise<void>((resolve, reject) => (this.pending = { resolve, reject, left: T - 1, results: [] }));
-      for (let t = 1; t < T; t++) this.workers[t - 1]!.postMessage({ type: 'build', jobs: packed, features, f0: cut(t), f1: cut(t + 1) });
+    const T = cells < SMALL_WORK ? 1 : this.threads;
+    if (T <= 1) {
+      runJobs(this.bins, this.F, this.rows, this.packed, this.pages, packJobs(jobs), features, 0, F);
+      return;
     }
-    runJobs(this.bins, this.F, this.rows, this.gh, this.pages, packed, features, 0, cut(1));
+    const mine: HistJob[][] = Array.from({ length: T }, () => []);
+    const load = new Float64Array(T);
+    const spare: { target: number; slot: number }[] = [];
+    const bySize = [...jobs].sort((a, b) => b.end - b.start - (a.end - a.start));
+    for (const job of bySize) {
+      const len = job.end - job.start;
+      if (len * F * 2 >= cells / T && len >= 4096 * T) {
+        for (let t = 0; t < T; t++) {
+          const a = job.start + Math.floor((t * len) / T);
+          const b = job.start + Math.floor(((t + 1) * len) / T);
+          let slot = job.slot;
+          if (t > 0) {
+            slot = this.allocSlot();
+            spare.push({ target: job.slot, slot });
+          }
+          mine[t]!.push({ start: a, end: b, slot, gradOffset: job.gradOffset });
+          load[t] += b - a;
+        }
+      } else {
+        let t = 0;
+        for (let u = 1; u < T; u++) if (load[u]! < load[t]!) t = u;
+        mine[t]!.push(job);
+        load[t] += len;
+      }
+    }
+    let used = 0;
+    for (let t = 1; t < T; t++) if (mine[t]!.length > 0) used++;
+    let done: Promise<void> | undefined;
+    if (used > 0) {
+      done = new Promise<void>((resolve, reject) => (this.pending = { resolve, reject, left: used, results: [] }));
+      for (let t = 1; t < T; t++) if (mine[t]!.length > 0) this.workers[t - 1]!.postMessage({ type: 'build', jobs: packJobs(mine[t]!), features, f0: 0, f1: F });
+    }
+    runJobs(this.bins, this.F, this.rows, this.packed, this.pages, packJobs(mine[0]!), features, 0, F);
     if (done) await done;
+    for (const { target, slot } of spare) {
+      const a = this.slot(target);
+      const b = this.slot(slot);
+      combineSlots(a.hist, a.base, b.hist, b.base, features, 1);
+      this.releaseSlot(slot);
+    }
   }
 
   /**

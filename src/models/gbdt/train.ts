@@ -90,7 +90,7 @@ export async function trainGbdt(train: GbdtData, params: Partial<GbdtParams> = {
     let iterations = 0;
     for (let it = 1; it <= p.n_estimators; it++) {
       objective.gradients(y, raw, mem.grad, mem.hess);
-      mem.interleave();
+      mem.quantize(Math.floor(random() * 2 ** 32));
       // Row sample of this iteration (shared by its K trees), ascending.
       let count = n;
       const sampled = p.subsample < 1;
@@ -116,7 +116,7 @@ export async function trainGbdt(train: GbdtData, params: Partial<GbdtParams> = {
           }
           features = order.slice(0, featureCount).sort();
         }
-        const { tree, thresholdBin } = await grower.grow(count, k * n, features);
+        const { tree, thresholdBin } = await grower.grow(count, k * n, features, mem.scales[k]!);
         trees.push(tree);
         if (sampled) {
           addBinnedTreeToRaw(tree, thresholdBin, mem.bins, F, n, raw, K, k);

@@ -2,9 +2,10 @@
  * One regression tree: its arrays, how it is grown on the binned data, and raw-feature prediction.
  */
 import { MISSING_BIN } from './binning.js';
-import { DOUBLES_PER_FEATURE } from './histogram.js';
+import { BINS_PER_FEATURE, combineSlots } from './histogram.js';
 import type { GbdtParams } from './params.js';
 import type { TrainingMemory } from './pool.js';
+import type { GradientScale } from './quantize.js';
 
 /**
  * A tree as parallel arrays, node 0 the root. Leaves have feature -1 and left = right = -1.
@@ -92,6 +93,7 @@ export class TreeGrower {
 
   private features: Int32Array = new Int32Array(0);
   private gradOffset = 0;
+  private scale: GradientScale = { g: 1, h: 1, P: 1 };
 
   constructor(private readonly ctx: GrowContext) {}
 
@@ -142,21 +144,29 @@ export class TreeGrower {
     let bestGL = 0;
     let bestHL = 0;
     let bestMissing = false;
+    const { g: sg, h: sh, P } = this.scale;
+    const inverseP = 1 / P;
     const features = this.features;
     for (let j = 0; j < features.length; j++) {
       const f = features[j]!;
-      const o = base + f * DOUBLES_PER_FEATURE;
+      const o = base + f * BINS_PER_FEATURE;
       const nb = this.ctx.numBins[f]!;
-      const gm = hist[o + MISSING_BIN * 2]!;
-      const hm = hist[o + MISSING_BIN * 2 + 1]!;
-      const missing = hm > 0 || gm !== 0;
-      let gl = 0;
-      let hl = 0;
+      // Packed sums hold gq * P + hq (quantize.ts); integers, so these reads are exact.
+      const vm = hist[o + MISSING_BIN]!;
+      const gmq = Math.floor(vm * inverseP);
+      const gm = gmq * sg;
+      const hm = (vm - gmq * P) * sh;
+      const missing = vm !== 0;
+      let glq = 0;
+      let hlq = 0;
       for (let t = 0; t < nb; t++) {
-        const hb = hist[o + 2 * t + 1]!;
-        gl += hist[o + 2 * t]!;
-        hl += hb;
-        if (hb === 0 && t < nb - 1) continue; // same partition as the previous bin
+        const v = hist[o + t]!;
+        if (v === 0 && t < nb - 1) continue; // no rows here: same partition as the previous bin
+        const gq = Math.floor(v * inverseP);
+        glq += gq;
+        hlq += v - gq * P;
+        const gl = glq * sg;
+        const hl = hlq * sh;
         // Missing values right.
         if (t < nb - 1 || missing) {
           const hr = H - hl;
@@ -249,7 +259,7 @@ export class TreeGrower {
     for (const { parent, small, large } of work) {
       const p = mem.slot(parent.slot);
       const s = mem.slot(small.slot);
-      subtract(p.hist, p.base, s.hist, s.base, features);
+      combineSlots(p.hist, p.base, s.hist, s.base, features, -1);
       large.slot = parent.slot;
       parent.slot = -1;
       for (const child of [small, large]) {
@@ -266,23 +276,24 @@ export class TreeGrower {
    * Grows one tree on rows[0..count) with gradients from `gradOffset`, considering `features`.
    * Returns the tree with bin thresholds (thresholdBin) beside the raw ones.
    */
-  async grow(count: number, gradOffset: number, features: Int32Array): Promise<{ tree: Tree; thresholdBin: Uint8Array }> {
+  async grow(count: number, gradOffset: number, features: Int32Array, scale: GradientScale): Promise<{ tree: Tree; thresholdBin: Uint8Array }> {
     this.reset();
     this.features = features;
     this.gradOffset = gradOffset;
+    this.scale = scale;
     const { mem, params } = this.ctx;
-    const { rows, grad, hess } = mem;
-    let G = 0;
-    let H = 0;
-    for (let i = 0; i < count; i++) {
-      const r = rows[i]! + gradOffset;
-      G += grad[r]!;
-      H += hess[r]!;
-    }
+    const { G, H } = this.exactSums(0, count);
     const root = this.newNode(0, 0, count, G, H);
     if (this.splittable(root)) {
       root.slot = mem.allocSlot();
       await mem.build([{ start: 0, end: count, slot: root.slot, gradOffset }], features);
+      // Split search works on the quantized sums throughout, the root's included.
+      const { hist, base } = mem.slot(root.slot);
+      let total = 0;
+      for (let b = 0, o = base + features[0]! * BINS_PER_FEATURE; b < BINS_PER_FEATURE; b++) total += hist[o + b]!;
+      const gq = Math.floor(total / scale.P);
+      root.G = gq * scale.g;
+      root.H = (total - gq * scale.P) * scale.h;
       root.split = this.findSplit(root);
       if (!root.split) {
         mem.releaseSlot(root.slot);
@@ -333,8 +344,31 @@ export class TreeGrower {
       leaves.push(...open);
     }
     leaves.sort((a, b) => a.id - b.id);
-    for (const leaf of leaves) this.leaves.push({ id: leaf.id, start: leaf.start, end: leaf.end });
+    for (const leaf of leaves) {
+      this.leaves.push({ id: leaf.id, start: leaf.start, end: leaf.end });
+      // Leaf values and covers from the exact gradients (the splits came from quantized ones).
+      const { G: g, H: h } = this.exactSums(leaf.start, leaf.end);
+      this.value[leaf.id] = this.leafValue(g, h);
+      this.cover[leaf.id] = h;
+    }
+    for (let id = this.feature.length - 1; id >= 0; id--) {
+      if (this.feature[id]! >= 0) this.cover[id] = this.cover[this.left[id]!]! + this.cover[this.right[id]!]!;
+    }
     return this.finish();
+  }
+
+  /** Exact gradient and hessian sums of rows[start..end). */
+  private exactSums(start: number, end: number): { G: number; H: number } {
+    const { rows, grad, hess } = this.ctx.mem;
+    const offset = this.gradOffset;
+    let G = 0;
+    let H = 0;
+    for (let i = start; i < end; i++) {
+      const r = rows[i]! + offset;
+      G += grad[r]!;
+      H += hess[r]!;
+    }
+    return { G, H };
   }
 
   private reset(): void {
@@ -364,16 +398,6 @@ export class TreeGrower {
       },
       thresholdBin: Uint8Array.from(this.thresholdBin),
     };
-  }
-}
-
-/** a[aBase ...] -= b[bBase ...] over the features' cells. */
-function subtract(a: Float64Array, aBase: number, b: Float64Array, bBase: number, features: Int32Array): void {
-  for (let j = 0; j < features.length; j++) {
-    const o = features[j]! * DOUBLES_PER_FEATURE;
-    const ao = aBase + o;
-    const bo = bBase + o;
-    for (let c = 0; c < DOUBLES_PER_FEATURE; c++) a[ao + c] -= b[bo + c]!;
   }
 }
 

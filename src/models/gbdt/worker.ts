@@ -9,7 +9,7 @@ import { runJobs, runPartitions } from './histogram.js';
 interface State {
   bins: Uint8Array;
   binsT: Uint8Array;
-  gh: Float32Array;
+  packed: Float64Array;
   n: number;
   F: number;
   rows: Uint32Array;
@@ -20,7 +20,7 @@ interface State {
 }
 
 type Message =
-  | { type: 'init'; bins: SharedArrayBuffer; binsT: SharedArrayBuffer; gh: SharedArrayBuffer; n: number; F: number; rows: SharedArrayBuffer; scratch: SharedArrayBuffer; grad: SharedArrayBuffer; hess: SharedArrayBuffer }
+  | { type: 'init'; bins: SharedArrayBuffer; binsT: SharedArrayBuffer; packed: SharedArrayBuffer; n: number; F: number; rows: SharedArrayBuffer; scratch: SharedArrayBuffer; grad: SharedArrayBuffer; hess: SharedArrayBuffer }
   | { type: 'page'; index: number; buffer: SharedArrayBuffer }
   | { type: 'build'; jobs: Int32Array; features: Int32Array; f0: number; f1: number }
   | { type: 'partition'; jobs: Int32Array }
@@ -36,7 +36,7 @@ port.on('message', (m: Message) => {
       state = {
         bins: new Uint8Array(m.bins),
         binsT: new Uint8Array(m.binsT),
-        gh: new Float32Array(m.gh),
+        packed: new Float64Array(m.packed),
         n: m.n,
         F: m.F,
         rows: new Uint32Array(m.rows),
@@ -50,7 +50,7 @@ port.on('message', (m: Message) => {
       state!.pages[m.index] = new Float64Array(m.buffer);
     } else if (m.type === 'build') {
       const s = state!;
-      runJobs(s.bins, s.F, s.rows, s.gh, s.pages, m.jobs, m.features, m.f0, m.f1);
+      runJobs(s.bins, s.F, s.rows, s.packed, s.pages, m.jobs, m.features, m.f0, m.f1);
       port.postMessage({ type: 'done' });
     } else if (m.type === 'bin') {
       const s = state!;
