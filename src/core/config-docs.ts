@@ -5,6 +5,7 @@ interface JsonSchema {
   properties?: Record<string, JsonSchema>;
   required?: string[];
   items?: JsonSchema;
+  additionalProperties?: JsonSchema | boolean;
   enum?: unknown[];
   const?: unknown;
   default?: unknown;
@@ -45,6 +46,10 @@ export function modelConfigReference(): string {
       if (child.properties) {
         rows.push(`| \`${path}\` | object | ${def} | ${child.description ?? ''} |`);
         walk(child, path, new Set(child.required ?? []));
+      } else if (typeof child.additionalProperties === 'object' && child.additionalProperties.properties) {
+        // A map (z.record): its entries share one shape, shown under a placeholder key.
+        rows.push(`| \`${path}\` | map | ${def} | ${child.description ?? ''} |`);
+        walk(child.additionalProperties, `${path}.<name>`, new Set(child.additionalProperties.required ?? []));
       } else if (objectVariants && objectVariants.length > 0 && key === 'model') {
         for (const variant of objectVariants) walk(variant, path, new Set(variant.required ?? []));
       } else {

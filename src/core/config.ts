@@ -146,6 +146,30 @@ const trainingSection = z.strictObject({
   seed: z.number().int().default(42).describe('Seed for weight initialisation and batch order.'),
 });
 
+const metricRequirement = z.strictObject({
+  at_most: z.number().optional().describe('The challenger\'s value must be at most this (metrics where lower is better, e.g. rmse).'),
+  at_least: z.number().optional().describe('The challenger\'s value must be at least this (e.g. accuracy, auc, r2).'),
+  better_by: z
+    .number()
+    .min(0)
+    .optional()
+    .describe('Relative improvement required over the champion: 0.01 = 1% better (lower for rmse, higher for accuracy); 0 = not worse.'),
+  better_by_absolute: z.number().min(0).optional().describe('Absolute improvement required over the champion, in the metric\'s units.'),
+});
+
+const validationSection = z.strictObject({
+  champion: z
+    .string()
+    .default('production')
+    .describe('Alias whose current holder is the champion; both models are evaluated on this run\'s held-out split.'),
+  metrics: z
+    .record(z.string(), metricRequirement)
+    .describe('Requirements per metric (rmse, mae, r2, accuracy, logloss, auc, ...): absolute bounds and a change against the champion.'),
+});
+
+export type ValidationConfig = z.infer<typeof validationSection>;
+export type MetricRequirement = z.infer<typeof metricRequirement>;
+
 export const modelConfigSchema = z.strictObject({
   name: z
     .string()
@@ -163,6 +187,9 @@ export const modelConfigSchema = z.strictObject({
     .describe('Input features: a column name, an object with a transform, or a cross. Default: every column but the label, numbers standardized and text through a vocabulary.'),
   model: modelSection,
   training: trainingSection.default(trainingSection.parse({})).describe('How the model is fitted.'),
+  validation: validationSection
+    .optional()
+    .describe('Blessing: what a new version must reach, alone and against the champion, before it may be promoted. Without it every version is blessed.'),
 });
 
 export type ModelConfig = z.infer<typeof modelConfigSchema>;

@@ -42,6 +42,7 @@ export const ERROR_CODES = {
   INPUT_INVALID: { status: 400, exit: 1, summary: 'A prediction input is missing a feature or has a value of the wrong type.' },
   REQUEST_INVALID: { status: 400, exit: 1, summary: 'An HTTP request body is malformed.' },
   BUNDLE_INVALID: { status: 500, exit: 1, summary: 'A model bundle is missing a file or a file does not match its hash.' },
+  MODEL_NOT_BLESSED: { status: 409, exit: 1, summary: 'Promotion refused: the version failed (or never had) validation against its champion; --force overrides, and is recorded.' },
   MODEL_NOT_READY: { status: 503, exit: 1, summary: 'The model is not loaded yet.' },
   TRAINING_FAILED: { status: 500, exit: 1, summary: 'Training diverged or produced no usable model.' },
   PORT_IN_USE: { status: 500, exit: 1, summary: 'The server cannot listen on the port asked for.' },

@@ -37,11 +37,17 @@ export function parseDataRef(ref: string): { name: string; selector?: string; sp
   return { ...parseRef(rest), split };
 }
 
+export interface EvaluateOptions {
+  /** How rows are assigned to splits (default: the model's own training config). Blessing passes
+   * the challenger's, so the champion is scored on exactly the same held-out rows. */
+  split?: { seed: number; eval: number };
+}
+
 /**
  * Evaluates a registered model version on a dataset split. Without `dataRef` it uses the data the
  * model was trained on and its held-out split, which reproduces the figures of training.
  */
-export async function evaluateModel(ctx: AtelierContext, modelRef: string, dataRef?: string): Promise<EvaluationResult> {
+export async function evaluateModel(ctx: AtelierContext, modelRef: string, dataRef?: string, options: EvaluateOptions = {}): Promise<EvaluationResult> {
   const { name, selector } = parseRef(modelRef);
   const version = await resolveModelVersion(ctx, name, selector);
   const run = version.runId ? await ctx.store.getRun(version.runId) : undefined;
@@ -70,7 +76,7 @@ export async function evaluateModel(ctx: AtelierContext, modelRef: string, dataR
     if (split === 'all') {
       rows = selectRows(new Uint8Array(table.rows), 0, complete);
     } else {
-      const splitConfig = config?.data.split ?? { seed: 42, eval: 0.2 };
+      const splitConfig = options.split ?? config?.data.split ?? { seed: 42, eval: 0.2 };
       const splits = assignSplits(await readRowKeys(ctx, dataset), splitConfig.seed, splitConfig.eval);
       rows = selectRows(splits, split === 'eval' ? EVAL : TRAIN, complete);
     }

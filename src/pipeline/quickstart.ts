@@ -7,7 +7,8 @@ import { findWorkspace, initWorkspace, WORKSPACE_FILE } from '../core/workspace.
 import { importDataset } from '../data/datasets.js';
 import type { RegressionMetrics } from '../evaluation/metrics.js';
 import type { EpochReport } from '../models/family.js';
-import { promoteModelVersion, registerModelVersion } from '../registry/models.js';
+import { promoteModelVersion } from '../registry/models.js';
+import { registerTrained } from './register-trained.js';
 import { startServer, type RunningServer } from '../serving/server.js';
 import { openContext, type AtelierContext } from '../store/context.js';
 import { train } from '../training/train.js';
@@ -64,13 +65,7 @@ export async function quickstart(options: QuickstartOptions = {}): Promise<{ res
     say(`training ${config.name}: ${config.model.family}${config.model.family === "dnn" ? ` ${config.model.hidden_units.join("x")}` : ""} on a seeded ${Math.round((1 - config.data.split.eval) * 100)}/${Math.round(config.data.split.eval * 100)} split`);
     const trained = await train(ctx, config, { onEpoch: options.onEpoch });
     const metrics = trained.metrics as RegressionMetrics;
-    const version = await registerModelVersion(ctx, {
-      model: config.name,
-      runId: trained.run.id,
-      bundleDir: trained.bundleDir,
-      bundleHash: trained.manifest.contentHash,
-      metrics: { ...trained.metrics },
-    });
+    const { version } = await registerTrained(ctx, config, trained);
     await promoteModelVersion(ctx, config.name, version.version, 'production', 'quickstart');
     say(`registered ${config.name}@${version.version} as production; held-out RMSE ${metrics.rmse.toFixed(3)} ($1000s) on ${trained.rows.eval} rows`);
 

@@ -6,6 +6,7 @@ import { currentUser, nowIso } from '../core/identity.js';
 import type { AtelierContext } from '../store/context.js';
 import type { AliasRecord, ModelVersionRecord } from '../store/types.js';
 import { aliasMoves, rollbackStack } from './aliases.js';
+import { latestVerdict } from './verdicts.js';
 
 export const DEFAULT_ALIAS = 'production';
 
@@ -78,14 +79,18 @@ export async function resolveModelVersion(ctx: AtelierContext, name: string, sel
   return (await ctx.store.getModelVersion(name, alias.version))!;
 }
 
-/** Points `alias` at a version; the change and the previous holder go into the event log. */
+/**
+ * Points `alias` at a version; the change and the previous holder go into the event log. The
+ * version must be blessed (its latest `model.validated` verdict), unless `force`, which is recorded.
+ */
 export async function promoteModelVersion(
   ctx: AtelierContext,
   name: string,
   version: number,
   alias: string = DEFAULT_ALIAS,
   reason?: string,
-): Promise<AliasRecord & { previous: number | null }> {
+  options: { force?: boolean } = {},
+): Promise<AliasRecord & { previous: number | null; blessed: boolean; forced: boolean }> {
   if (!/^[A-Za-z][A-Za-z0-9_-]*$/.test(alias) || alias === 'latest') {
     throw new AtelierError('USAGE', `alias "${alias}" is not allowed; expected letters, digits, _ or -, starting with a letter, and not "latest"`, {
       field: 'alias',
@@ -99,15 +104,26 @@ export async function promoteModelVersion(
         ? new AtelierError('VERSION_NOT_FOUND', `model ${name} has no version ${version}`, { field: 'version' })
         : new AtelierError('MODEL_NOT_FOUND', `no model named "${name}"`, { field: 'model' });
     }
+    const verdict = await latestVerdict(tx, name, version);
+    const blessed = verdict?.blessed === true;
+    if (!blessed && !options.force) {
+      const why = verdict
+        ? `it failed validation: ${verdict.checks.flatMap((c) => c.failures).join('; ')}`
+        : `it has no validation verdict (\`atelier models validate ${name}@${version}\` checks it)`;
+      throw new AtelierError('MODEL_NOT_BLESSED', `${name}@${version} is not blessed, so it cannot become ${alias}: ${why}; --force promotes it anyway (recorded)`, {
+        field: 'version',
+      });
+    }
+    const forced = !blessed;
     const previous = (await tx.listAliases(name)).find((a) => a.alias === alias);
     const record: AliasRecord = { model: name, alias, version, updatedAt: nowIso() };
     await tx.setAlias(record);
     await tx.appendEvent({
       kind: 'model.promoted',
       subject: `${name}@${version}`,
-      details: { alias, previous: previous?.version ?? null, reason: reason ?? null },
+      details: { alias, previous: previous?.version ?? null, reason: reason ?? null, blessed, forced },
     });
-    return { ...record, previous: previous?.version ?? null };
+    return { ...record, previous: previous?.version ?? null, blessed, forced };
   });
 }
 

@@ -11,6 +11,7 @@ import type { ModelVersionRecord } from '../store/types.js';
 import { readTar, TarFormatError, writeTar, type TarEntry } from './archive.js';
 import { provenance, type RunSummary } from './lineage.js';
 import { bundlePath, registerModelVersion } from './models.js';
+import { latestVerdict, type Verdict } from './verdicts.js';
 
 export const EXPORT_FORMAT = 'atelier.export/1';
 /** The archive's own manifest, next to the `bundle/` folder. */
@@ -33,6 +34,8 @@ export interface ExportManifest {
   source: { workspace: string; name: string; host: string };
   /** The run that trained it (for a version that was itself imported: the original run). */
   run: RunSummary | null;
+  /** Its latest validation verdict in the source workspace (null: never validated). */
+  verdict?: Verdict | null;
 }
 
 export interface ExportResult {
@@ -72,6 +75,7 @@ export async function exportModelVersion(ctx: AtelierContext, version: ModelVers
     exportedBy: currentUser(),
     source: { workspace: ctx.workspace.root, name: ctx.workspace.settings.name, host: hostname() },
     run,
+    verdict: (await latestVerdict(ctx.store, version.model, version.version)) ?? null,
   };
   const entries: TarEntry[] = [
     { name: EXPORT_MANIFEST, data: Buffer.from(JSON.stringify(manifest, null, 2) + '\n') },
@@ -248,6 +252,15 @@ export async function importModelArchive(ctx: AtelierContext, archive: string, o
           run: manifest.run ?? null,
         },
       });
+      // The blessing travels with the bundle: the verdict the source workspace gave it.
+      const verdict = manifest.verdict;
+      if (verdict && typeof verdict === 'object' && typeof verdict.blessed === 'boolean') {
+        await tx.appendEvent({
+          kind: 'model.validated',
+          subject: `${record.model}@${record.version}`,
+          details: { ...verdict, model: record.model, version: record.version, importedFrom: original },
+        });
+      }
       // The rename is the last step before the commit: a failure here rolls the records back.
       if (!existsSync(target)) {
         mkdirSync(bundlesDir, { recursive: true });

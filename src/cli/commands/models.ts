@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { parseRef } from '../../core/config.js';
 import { AtelierError } from '../../core/errors.js';
+import { describeVerdict, validateModelVersion } from '../../evaluation/blessing.js';
 import { bundlePath, DEFAULT_ALIAS, listModels, promoteModelVersion, resolveModelVersion, rollbackAlias } from '../../registry/models.js';
 import { diffModelVersions, type VersionDiff } from '../../registry/diff.js';
 import { importOrigins, provenance } from '../../registry/lineage.js';
@@ -125,18 +126,35 @@ export function registerModels(program: Command): void {
     .argument('<model@version>', 'the version to promote')
     .option('--alias <alias>', 'alias to set', DEFAULT_ALIAS)
     .option('--reason <text>', 'why, for the event log')
+    .option('--force', 'promote even a version that is not blessed (recorded in the event log)')
     .action(
-      action(async (io, ref: string, opts: { alias: string; reason?: string }) =>
+      action(async (io, ref: string, opts: { alias: string; reason?: string; force?: boolean }) =>
         withContext(io.globals, async (ctx) => {
           const { name, selector } = parseRef(ref);
           if (!selector || !/^\d+$/.test(selector)) {
             throw new AtelierError('USAGE', `promote needs MODEL@VERSION with a version number, got "${ref}"`, { field: 'model@version' });
           }
-          const result = await promoteModelVersion(ctx, name, Number(selector), opts.alias, opts.reason);
+          const result = await promoteModelVersion(ctx, name, Number(selector), opts.alias, opts.reason, { force: opts.force });
           return {
             json: result,
-            human: `${name}@${result.version} is now ${result.alias}${result.previous !== null ? ` (was version ${result.previous})` : ''}`,
+            human: `${name}@${result.version} is now ${result.alias}${result.previous !== null ? ` (was version ${result.previous})` : ''}${result.forced ? ' (forced: not blessed)' : ''}`,
           };
+        }),
+      ),
+    );
+
+  models
+    .command('validate')
+    .description('Bless or not: check a version against its config\'s validation section and the current champion, on the same held-out rows; the verdict is recorded')
+    .argument('<model@version>', 'the version to validate')
+    .action(
+      action(async (io, ref: string) =>
+        withContext(io.globals, async (ctx) => {
+          const { name, selector } = parseRef(ref);
+          const version = await resolveModelVersion(ctx, name, selector);
+          const verdict = await validateModelVersion(ctx, version.model, version.version);
+          if (!verdict.blessed) process.exitCode = 1; // scripts can gate on it
+          return { json: verdict, human: describeVerdict(verdict).join('\n') };
         }),
       ),
     );

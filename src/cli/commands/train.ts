@@ -1,6 +1,8 @@
 import type { Command } from 'commander';
 import { loadModelConfig } from '../../core/config.js';
-import { registerModelVersion, warmStartSource } from '../../registry/models.js';
+import { warmStartSource } from '../../registry/models.js';
+import { describeVerdict } from '../../evaluation/blessing.js';
+import { registerTrained } from '../../pipeline/register-trained.js';
 import { train } from '../../training/train.js';
 import { formatDuration, formatMetrics, formatNumber } from '../output.js';
 import { epochProgress } from '../progress.js';
@@ -41,15 +43,9 @@ export function registerTrain(program: Command): void {
           } finally {
             progress.stop();
           }
-          const version = opts.register
-            ? await registerModelVersion(ctx, {
-                model: config.name,
-                runId: result.run.id,
-                bundleDir: result.bundleDir,
-                bundleHash: result.manifest.contentHash,
-                metrics: { ...result.metrics },
-              })
-            : undefined;
+          const registered = opts.register ? await registerTrained(ctx, config, result) : undefined;
+          const version = registered?.version;
+          const verdict = registered?.verdict;
           const m = result.metrics;
           return {
             json: {
@@ -58,6 +54,7 @@ export function registerTrain(program: Command): void {
               version: version?.version ?? null,
               dataset: `${result.dataset.dataset}@${result.dataset.version}`,
               metrics: m,
+              validation: verdict ?? null,
               rows: result.rows,
               epochs: result.epochs,
               bundle: result.bundleDir,
@@ -69,6 +66,7 @@ export function registerTrain(program: Command): void {
               `  epochs ${result.epochs.run}${result.epochs.stoppedEarly ? ` (stopped early; best ${result.epochs.best})` : ''}`,
               `  held-out ${result.rows.eval} rows: ${formatMetrics(m)}`,
               `  bundle ${result.bundleDir}`,
+              ...(verdict && verdict.checks.length > 0 ? describeVerdict(verdict).map((l) => `  ${l}`) : []),
             ].join('\n'),
           };
         });

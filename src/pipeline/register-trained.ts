@@ -1,0 +1,23 @@
+import type { ModelConfig } from '../core/config.js';
+import { validateModelVersion, type Verdict } from '../evaluation/blessing.js';
+import { registerModelVersion } from '../registry/models.js';
+import type { ModelVersionRecord } from '../store/types.js';
+import type { AtelierContext } from '../store/context.js';
+import type { TrainResult } from '../training/train.js';
+
+/**
+ * What follows a training run: the bundle becomes a new version, and the version is validated
+ * against its champion (the config's `validation` section), so it carries a verdict before anyone
+ * tries to promote it.
+ */
+export async function registerTrained(ctx: AtelierContext, config: ModelConfig, result: TrainResult): Promise<{ version: ModelVersionRecord; verdict: Verdict }> {
+  const version = await registerModelVersion(ctx, {
+    model: config.name,
+    runId: result.run.id,
+    bundleDir: result.bundleDir,
+    bundleHash: result.manifest.contentHash,
+    metrics: { ...result.metrics },
+  });
+  const verdict = await validateModelVersion(ctx, version.model, version.version, config.validation);
+  return { version, verdict };
+}
