@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { AtelierError } from '../core/errors.js';
-import { rowsToColumns, transformColumns, type FittedTransform, type RawColumn } from '../features/transform.js';
+import { rowsToColumns, transformColumns, TRANSFORM_FORMAT_VERSIONS, type FittedTransform, type RawColumn } from '../features/transform.js';
 import type { TrainedModel } from '../models/family.js';
 import { modelFamily } from '../models/registry.js';
 import { verifyBundle, type BundleManifest } from './format.js';
@@ -76,6 +76,13 @@ export async function loadBundle(uri: string): Promise<LoadedBundle> {
   const dir = resolve(uri.startsWith('file://') ? uri.slice('file://'.length) : uri);
   const manifest = verifyBundle(dir);
   const transform = JSON.parse(readFileSync(join(dir, 'transform.json'), 'utf8')) as FittedTransform;
+  if (!TRANSFORM_FORMAT_VERSIONS.includes(transform.formatVersion)) {
+    throw new AtelierError(
+      'BUNDLE_INVALID',
+      `bundle ${dir}: transform.json has format ${String(transform.formatVersion)}; this Atelier reads ${TRANSFORM_FORMAT_VERSIONS.join(', ')}`,
+      { file: join(dir, 'transform.json'), expected: TRANSFORM_FORMAT_VERSIONS.join(' or '), got: String(transform.formatVersion) },
+    );
+  }
   let model: TrainedModel;
   try {
     model = await modelFamily(manifest.family).load(join(dir, 'model'));

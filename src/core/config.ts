@@ -90,7 +90,14 @@ const missingPolicy = z
 const numericTransforms = ['standardize', 'min_max', 'log1p', 'clip', 'bucketize', 'none'] as const;
 
 const featureObject = z.strictObject({
-  name: z.string().min(1).describe('Column to read (and the feature\'s name).'),
+  name: z.string().min(1).describe('Column to read (and the feature\'s name); with `sql`, the name of the derived column.'),
+  sql: z
+    .string()
+    .min(1)
+    .optional()
+    .describe(
+      'A derived column: a SQL expression (DuckDB syntax) over the dataset\'s columns, such as `RM / (AGE + 1)` or `CASE WHEN AGE > 80 THEN \'old\' ELSE \'new\' END`. Frozen into the model; requests send the raw columns it reads.',
+    ),
   transform: z
     .union([z.enum([...numericTransforms, 'vocabulary', 'hash']), z.array(z.enum(numericTransforms)).min(1)])
     .optional()

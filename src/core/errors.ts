@@ -35,6 +35,7 @@ export const ERROR_CODES = {
   DATASET_NOT_FOUND: { status: 404, exit: 1, summary: 'No dataset (or version) by that name.' },
   COLUMN_NOT_FOUND: { status: 400, exit: 1, summary: 'A config names a column the dataset does not have.' },
   COLUMN_TYPE: { status: 400, exit: 1, summary: 'A column does not have the type the model needs.' },
+  EXPRESSION_INVALID: { status: 400, exit: 1, summary: 'A derived feature\'s SQL expression does not parse or type-check, or fails on a row.' },
   DATA_TOO_SMALL: { status: 400, exit: 1, summary: 'Too few rows to train or evaluate.' },
   MODEL_NOT_FOUND: { status: 404, exit: 1, summary: 'No registered model by that name.' },
   VERSION_NOT_FOUND: { status: 404, exit: 1, summary: 'The model has no such version.' },

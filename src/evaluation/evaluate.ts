@@ -4,6 +4,7 @@ import { loadBundle } from '../bundle/load.js';
 import { resolveDataset } from '../data/datasets.js';
 import { assignSplits, readRowKeys, EVAL, TRAIN } from '../data/split.js';
 import { gather, gatherColumns, readColumns, selectRows } from '../data/table.js';
+import { deriveColumns } from '../features/derived.js';
 import { completeRows, requiredSources } from '../features/transform.js';
 import { bundlePath, resolveModelVersion } from '../registry/models.js';
 import type { AtelierContext } from '../store/context.js';
@@ -68,7 +69,9 @@ export async function evaluateModel(ctx: AtelierContext, modelRef: string, dataR
   try {
     const { label, task, classes } = bundle.manifest;
     const inputs = bundle.transform.inputs.map((i) => i.name);
-    const table = await readColumns(ctx, dataset, inputs, (n) => `feature ${n}`);
+    const raw = await readColumns(ctx, dataset, inputs, (n) => `feature ${n}`);
+    // Derived columns take part in which rows are complete, as they did in training.
+    const table = { ...raw, columns: deriveColumns(bundle.transform.derived, raw.columns, raw.rows) };
     const labels = await readLabels(ctx, dataset, label, task, { classes });
     const complete = completeRows(requiredSources(bundle.transform.features), table.columns, table.rows);
     for (let i = 0; i < table.rows; i++) if (!Number.isFinite(labels.y[i]!)) complete[i] = 0;

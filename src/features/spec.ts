@@ -2,6 +2,7 @@ import type { FeatureEntry, ModelConfig } from '../core/config.js';
 import { AtelierError } from '../core/errors.js';
 import { isNumeric } from '../data/column-types.js';
 import type { DatasetColumn } from '../store/types.js';
+import { declareDerived, type DerivedColumn } from './derived.js';
 import type { StepKindName, StepOptions } from './steps.js';
 
 /** What the config asks of one feature, checked against the dataset's columns. */
@@ -98,13 +99,26 @@ function specOf(entry: FeatureEntry, field: string, columns: Map<string, Dataset
 
 /**
  * The features of a config against a dataset's columns. Without a `features` list: every column
- * but the label, numbers standardized and text or booleans through a vocabulary.
+ * but the label, numbers standardized and text or booleans through a vocabulary. Derived columns
+ * (`sql`) are checked first; the features and crosses then see them like dataset columns.
  */
-export function featureSpecs(config: ModelConfig, columns: DatasetColumn[], dataset: string): FeatureSpec[] {
-  const byName = new Map(columns.map((c) => [c.name, c]));
+export function featureSpecs(config: ModelConfig, columns: DatasetColumn[], dataset: string): { specs: FeatureSpec[]; derived: DerivedColumn[] } {
   const entries: { entry: FeatureEntry; field: string }[] = config.features
     ? config.features.map((entry, i) => ({ entry, field: `features[${i}]` }))
     : columns.filter((c) => c.name !== config.data.label && c.type !== 'timestamp').map((c) => ({ entry: c.name, field: 'features' }));
+  const datasetNames = new Set(columns.map((c) => c.name));
+  const derived = entries.flatMap(({ entry, field }) => {
+    if (typeof entry === 'string' || !('sql' in entry) || entry.sql === undefined) return [];
+    if (datasetNames.has(entry.name)) {
+      throw new AtelierError('CONFIG_INVALID', `${field}.name: "${entry.name}" is already a column of ${dataset}; give the derived feature another name`, {
+        field: `${field}.name`,
+        feature: entry.name,
+      });
+    }
+    return [declareDerived({ name: entry.name, sql: entry.sql }, field, columns, { dataset, label: config.data.label })];
+  });
+  const byName = new Map(columns.map((c) => [c.name, c]));
+  for (const d of derived) byName.set(d.name, { name: d.name, type: d.dtype, sourceType: `SQL: ${d.sql}` });
   const specs = entries.map(({ entry, field }) => specOf(entry, field, byName, dataset));
   specs.forEach((spec, i) => {
     if (specSources(spec).includes(config.data.label)) {
@@ -116,5 +130,5 @@ export function featureSpecs(config: ModelConfig, columns: DatasetColumn[], data
     if (seen.has(spec.name)) throw new AtelierError('CONFIG_INVALID', `features: "${spec.name}" appears twice`, { field: 'features' });
     seen.add(spec.name);
   }
-  return specs;
+  return { specs, derived };
 }

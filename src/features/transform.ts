@@ -1,4 +1,5 @@
 import { AtelierError } from '../core/errors.js';
+import { deriveColumns, rawSources, type DerivedColumn } from './derived.js';
 import { categoryText, encodeCategory, encoderSize, fitVocabulary, type CategoryEncoder } from './categorical.js';
 import { specSources, type FeatureSpec } from './spec.js';
 import { applyStep, fitStep, quantileSorted, type FittedStep } from './steps.js';
@@ -10,14 +11,23 @@ export type FittedFeature =
   | { kind: 'numeric'; name: string; source: string; steps: FittedStep[]; fill: number | null; indicator: boolean }
   | { kind: 'categorical'; name: string; sources: string[]; encoder: CategoryEncoder; output: 'one_hot' | 'index' };
 
-/** The fitted feature transform, frozen into the bundle as transform.json. */
+/**
+ * The fitted feature transform, frozen into the bundle as transform.json. Format 3 adds derived
+ * columns; a transform without them is still written as format 2, so older bundles and readers
+ * keep working and a model's content hash does not change for nothing.
+ */
 export interface FittedTransform {
   kind: 'transform';
-  formatVersion: 2;
+  formatVersion: 2 | 3;
   /** The raw columns a prediction request must carry, with their types. */
   inputs: { name: string; dtype: 'int' | 'float' | 'string' | 'bool' }[];
+  /** Columns computed from the raw ones (SQL expressions) before the features read them. */
+  derived?: DerivedColumn[];
   features: FittedFeature[];
 }
+
+/** Transform formats this code reads. */
+export const TRANSFORM_FORMAT_VERSIONS: readonly number[] = [2, 3];
 
 /** A dense row-major float32 matrix: what the model families consume. */
 export interface Matrix {
@@ -45,10 +55,12 @@ function fillValue(values: Float64Array, policy: NonNullable<Extract<FeatureSpec
 
 /**
  * Fits every feature on the training rows only (analyzers: means, deviations, quantiles,
- * vocabularies). `inputTypes` gives each raw column's type, recorded for serving.
+ * vocabularies). `columns` holds the derived columns too (deriveColumns); `inputTypes` gives each
+ * raw column's type, recorded for serving.
  */
 export function fitTransform(
   specs: FeatureSpec[],
+  derived: DerivedColumn[],
   columns: Map<string, RawColumn>,
   trainRows: Uint32Array,
   inputTypes: Map<string, FittedTransform['inputs'][number]['dtype']>,
@@ -75,8 +87,9 @@ export function fitTransform(
           );
     return { kind: 'categorical', name: spec.name, sources: spec.sources, encoder, output: spec.output };
   });
-  const inputs = [...new Set(specs.flatMap(specSources))].map((name) => ({ name, dtype: inputTypes.get(name) ?? 'float' }));
-  return { kind: 'transform', formatVersion: 2, inputs, features };
+  const inputs = rawSources(specs.flatMap(specSources), derived).map(({ name, dtype }) => ({ name, dtype: dtype ?? inputTypes.get(name) ?? 'float' }));
+  if (derived.length === 0) return { kind: 'transform', formatVersion: 2, inputs, features };
+  return { kind: 'transform', formatVersion: 3, inputs, derived, features };
 }
 
 function featureWidth(feature: FittedFeature): number {
@@ -131,10 +144,12 @@ function categoryOf(feature: Extract<FittedFeature, { kind: 'categorical' }>, co
  * The one function that turns raw feature columns into model inputs: training, evaluation,
  * batch and online prediction all come through here, so serving cannot skew from training.
  */
-export function transformColumns(fitted: FittedTransform, columns: Map<string, RawColumn>, rows: number, select?: Uint32Array): Matrix {
+export function transformColumns(fitted: FittedTransform, raw: Map<string, RawColumn>, rows: number, select?: Uint32Array): Matrix {
   for (const input of fitted.inputs) {
-    if (!columns.has(input.name)) throw new AtelierError('INPUT_INVALID', `missing feature "${input.name}"`, { feature: input.name });
+    if (!raw.has(input.name)) throw new AtelierError('INPUT_INVALID', `missing feature "${input.name}"`, { feature: input.name });
   }
+  const columns = deriveColumns(fitted.derived, raw, rows);
+  const derived = new Set(fitted.derived?.map((d) => d.name));
   const n = select ? select.length : rows;
   const cols = fitted.features.reduce((w, f) => w + featureWidth(f), 0);
   const data = new Float32Array(n * cols);
@@ -147,6 +162,8 @@ export function transformColumns(fitted: FittedTransform, columns: Map<string, R
         let v = typeof raw === 'number' ? raw : raw === null || raw === undefined ? Number.NaN : Number(raw);
         const missing = !Number.isFinite(v);
         if (missing && feature.fill !== null) v = feature.fill;
+        // Raw inputs are checked on the way in; a derived one can still come out NULL (or 1/0).
+        else if (missing && derived.has(feature.source)) throw derivedMissing(fitted, feature.source, select ? select[i]! : i);
         for (const step of feature.steps) v = applyStep(step, v);
         data[i * cols + offset] = v;
         if (feature.indicator) data[i * cols + offset + 1] = missing ? 1 : 0;
@@ -161,6 +178,15 @@ export function transformColumns(fitted: FittedTransform, columns: Map<string, R
     offset += featureWidth(feature);
   }
   return { data, rows: n, cols };
+}
+
+function derivedMissing(fitted: FittedTransform, name: string, row: number): AtelierError {
+  const column = fitted.derived!.find((d) => d.name === name)!;
+  return new AtelierError(
+    'INPUT_INVALID',
+    `instance ${row}: derived feature "${name}" = ${column.sql} is NULL or not finite for this row (from ${column.inputs.map((i) => i.name).join(', ')}), and it has no missing-value policy`,
+    { row, feature: name },
+  );
 }
 
 /** Numeric inputs that must be present: those of numeric features without a missing-value policy. */
@@ -189,8 +215,10 @@ export function completeRows(required: string[], columns: Map<string, RawColumn>
  */
 export function rowsToColumns(fitted: FittedTransform, rows: unknown[]): Map<string, RawColumn> {
   const fillable = new Set(fitted.features.filter((f) => f.kind === 'numeric' && f.fill !== null).map((f) => (f as { source: string }).source));
-  const categoricalOnly = new Set(fitted.inputs.map((i) => i.name));
-  for (const f of fitted.features) if (f.kind === 'numeric') categoricalOnly.delete(f.source);
+  // Inputs read only by categorical features or derived columns may be missing: the first have
+  // OOV buckets, the second decide in SQL (a NULL that reaches a numeric feature is refused later).
+  const optional = new Set(fitted.inputs.map((i) => i.name));
+  for (const f of fitted.features) if (f.kind === 'numeric') optional.delete(f.source);
   const columns = new Map<string, RawColumn>();
   for (const input of fitted.inputs) {
     columns.set(input.name, input.dtype === 'int' || input.dtype === 'float' ? new Float64Array(rows.length) : new Array<string | null>(rows.length));
@@ -207,7 +235,7 @@ export function rowsToColumns(fitted: FittedTransform, rows: unknown[]): Map<str
       const value = record[input.name];
       const column = columns.get(input.name)!;
       const numeric = input.dtype === 'int' || input.dtype === 'float';
-      const missingAllowed = fillable.has(input.name) || categoricalOnly.has(input.name);
+      const missingAllowed = fillable.has(input.name) || optional.has(input.name);
       if (value === undefined || value === null) {
         if (!missingAllowed) {
           throw new AtelierError('INPUT_INVALID', `instance ${i}: missing feature "${input.name}" (expected ${numeric ? 'a number' : 'a string'})`, {

@@ -4,6 +4,7 @@ import { resolveDataset } from '../data/datasets.js';
 import { checkLabelColumn, readLabels, type Labels } from '../data/labels.js';
 import { assignSplits, readRowKeys, EVAL, TRAIN } from '../data/split.js';
 import { readColumns, selectRows, type Table } from '../data/table.js';
+import { deriveColumns, rawSources, type DerivedColumn } from '../features/derived.js';
 import { featureSpecs, specSources, type FeatureSpec } from '../features/spec.js';
 import { completeRows, fitTransform, requiredSources, transformColumns, type FittedTransform, type Matrix } from '../features/transform.js';
 import type { AtelierContext } from '../store/context.js';
@@ -13,6 +14,8 @@ import type { DatasetVersionRecord } from '../store/types.js';
 export interface PreparedData {
   dataset: DatasetVersionRecord;
   specs: FeatureSpec[];
+  derived: DerivedColumn[];
+  /** The dataset's columns the features read, plus the derived columns computed from them. */
   table: Table;
   labels: Labels;
   rowKeys: string[];
@@ -28,10 +31,11 @@ export interface PreparedData {
 export async function prepareData(ctx: AtelierContext, config: ModelConfig): Promise<PreparedData> {
   const ref = parseRef(config.data.dataset);
   const dataset = await resolveDataset(ctx, ref.name, ref.selector);
-  const specs = featureSpecs(config, dataset.columns, `${dataset.dataset}@${dataset.version}`);
+  const { specs, derived } = featureSpecs(config, dataset.columns, `${dataset.dataset}@${dataset.version}`);
   checkLabelColumn(dataset, config.data.label, config.task);
-  const sources = [...new Set(specs.flatMap(specSources))];
-  const table = await readColumns(ctx, dataset, sources, (name) => `features (column ${name})`);
+  const sources = rawSources(specs.flatMap(specSources), derived).map((s) => s.name);
+  const raw = await readColumns(ctx, dataset, sources, (name) => `features (column ${name})`);
+  const table = { ...raw, columns: deriveColumns(derived, raw.columns, raw.rows) };
   const complete = completeRows(requiredSources(specs), table.columns, table.rows);
   const rowKeys = await readRowKeys(ctx, dataset);
   const splits = assignSplits(rowKeys, config.data.split.seed, config.data.split.eval);
@@ -48,7 +52,7 @@ export async function prepareData(ctx: AtelierContext, config: ModelConfig): Pro
     );
   }
   const dropped = table.rows - trainRows.length - evalRows.length;
-  return { dataset, specs, table, labels, rowKeys, splits, trainRows, evalRows, dropped };
+  return { dataset, specs, derived, table, labels, rowKeys, splits, trainRows, evalRows, dropped };
 }
 
 /** Splits training rows into rows to fit and rows to watch for early stopping (seeded hash). */
@@ -66,6 +70,6 @@ export function carveValidation(trainRows: Uint32Array, rowKeys: string[], confi
 /** Fits the transform on `rows` and returns it with a function that makes model inputs. */
 export function fitFeatures(data: PreparedData, rows: Uint32Array): { transform: FittedTransform; inputs: (select: Uint32Array) => Matrix } {
   const types = new Map([...data.table.types].map(([name, column]) => [name, column.type === 'timestamp' ? 'string' : column.type] as const));
-  const transform = fitTransform(data.specs, data.table.columns, rows, types);
+  const transform = fitTransform(data.specs, data.derived, data.table.columns, rows, types);
   return { transform, inputs: (select) => transformColumns(transform, data.table.columns, data.table.rows, select) };
 }
