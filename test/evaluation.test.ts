@@ -2,8 +2,13 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, describe, test } from 'node:test';
+import { chromium } from 'playwright-core';
 import { binaryReport } from '../src/evaluation/metrics-binary.js';
 import { cli, HOUSING, ROOT, tempDir } from './helpers.js';
+import { pixelSummary } from './png.js';
+
+/** Debian's chromium; CI installs it (.ci/run). Missing, the browser test fails: it does not skip. */
+const CHROMIUM = '/usr/bin/chromium';
 
 /** Housing with MEDV turned into a binary label: true when the median value is above 25 (k$). */
 function writeExpensive(dir: string): string {
@@ -83,13 +88,18 @@ describe('atelier evaluate: metrics by task, slices, importance, report', () => 
     assert.deepEqual([r.importance.repeats, r.importance.seed], [5, 42]);
     assert.equal(r.importance.features.length, 13);
     assert.deepEqual(r.importance.features.slice(0, 2).map((f: any) => f.feature), ['LSTAT', 'RM'], 'the two features housing models lean on');
-    const again = await ok(ws, ['evaluate', 'housing-gbdt', '--importance-repeats', '2', '--seed', '7']);
+    const seeded = ['evaluate', 'housing-gbdt', '--importance-repeats', '2', '--seed', '7'];
+    const [again, twice, none, text] = await Promise.all([
+      ok(ws, seeded),
+      ok(ws, seeded),
+      ok(ws, ['evaluate', 'housing-gbdt', '--no-importance']),
+      cli(['evaluate', 'housing-gbdt', '--slice', 'CHAS', '--no-importance'], { cwd: ws }),
+    ]);
     assert.deepEqual([again.importance.repeats, again.importance.seed], [2, 7]);
     assert.notDeepEqual(again.importance.features, r.importance.features);
-    assert.deepEqual((await ok(ws, ['evaluate', 'housing-gbdt', '--importance-repeats', '2', '--seed', '7'])).importance, again.importance, 'seeded');
-    assert.equal((await ok(ws, ['evaluate', 'housing-gbdt', '--no-importance'])).importance, null);
+    assert.deepEqual(twice.importance, again.importance, 'seeded');
+    assert.equal(none.importance, null);
 
-    const text = await cli(['evaluate', 'housing-gbdt', '--slice', 'CHAS', '--no-importance'], { cwd: ws });
     assert.equal(text.code, 0, text.stderr);
     assert.match(text.stdout, /^housing-gbdt@1 on housing@1:eval \(102 rows\)\n\n {2}RMSE [\d.]+ · MAE [\d.]+ · R² [\d.]+\n/);
     assert.match(text.stdout, /Residuals \(actual − predicted\)\n {2}P5\s+P25\s+P50\s+P75\s+P95\n/);
@@ -165,6 +175,48 @@ describe('atelier evaluate: metrics by task, slices, importance, report', () => 
     assert.deepEqual([...readFileSync(join(ws, 'housing.html'), 'utf8').matchAll(/data-chart="(\w+)"/g)].map((m) => m[1]), ['residuals', 'importance', 'training']);
   });
 
+  test('the report opens in headless Chromium with no console errors and no requests, and every chart is drawn', async () => {
+    assert.ok(existsSync(CHROMIUM), `${CHROMIUM} is missing: install Debian's chromium package (apt-get install chromium)`);
+    await ok(ws, ['evaluate', 'expensive', '--report', 'browser-binary.html', '--slice', 'CHAS']);
+    await ok(ws, ['evaluate', 'iris-logistic', '--data', 'iris:all', '--report', 'browser-multiclass.html']);
+    await ok(ws, ['evaluate', 'housing-gbdt', '--report', 'browser-regression.html']);
+    const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
+    try {
+      for (const [file, charts] of [
+        ['browser-binary.html', ['roc', 'pr', 'calibration', 'confusion', 'importance', 'training']],
+        ['browser-multiclass.html', ['confusion', 'importance', 'training']],
+        ['browser-regression.html', ['residuals', 'importance', 'training']],
+      ] as const) {
+        const page = await browser.newPage();
+        const problems: string[] = [];
+        const requests: string[] = [];
+        page.on('console', (m) => {
+          if (m.type() === 'error' || m.type() === 'warning') problems.push(`${m.type()}: ${m.text()}`);
+        });
+        page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
+        page.on('request', (r) => requests.push(r.url()));
+        const url = `file://${join(ws, file)}`;
+        await page.goto(url, { waitUntil: 'load' });
+        assert.deepEqual(problems, [], `${file}: console`);
+        assert.deepEqual(requests, [url], `${file}: the page fetches nothing but itself`);
+        assert.match(await page.title(), /^Evaluation of /);
+        const figures = page.locator('figure.chart');
+        assert.deepEqual(await figures.evaluateAll((list) => list.map((f) => f.getAttribute('data-chart'))), charts);
+        for (let i = 0; i < charts.length; i++) {
+          const figure = figures.nth(i);
+          const box = await figure.boundingBox();
+          assert.ok(box && box.width > 150 && box.height > 100, `${file} ${charts[i]}: laid out at ${JSON.stringify(box)}`);
+          const shot = pixelSummary(await figure.screenshot());
+          assert.ok(shot.colours >= 20, `${file} ${charts[i]}: ${shot.colours} distinct colours`);
+          assert.ok(shot.inked > 0.02, `${file} ${charts[i]}: ${(shot.inked * 100).toFixed(1)}% of pixels drawn`);
+        }
+        await page.close();
+      }
+    } finally {
+      await browser.close();
+    }
+  });
+
   test('training stores the held-out report and charts in the bundle; models show lists them', async () => {
     const show = await ok(ws, ['models', 'show', 'expensive']);
     assert.deepEqual(Object.keys(show.evaluation.charts), ['calibration', 'confusion', 'pr', 'roc', 'training']);
@@ -179,12 +231,14 @@ describe('atelier evaluate: metrics by task, slices, importance, report', () => 
   });
 
   test('bad input is refused with the field named', async () => {
-    await refused(ws, ['evaluate', 'housing-gbdt', '--slice', 'NOPE'], 1, /--slice: no feature "NOPE" in the data; its features are CRIM, ZN, INDUS, CHAS, NOX, RM, AGE, DIS, RAD, TAX, PTRATIO, B, LSTAT, MEDV/);
-    await refused(ws, ['evaluate', 'housing-gbdt', '--slice', 'AGE:1'], 2, /--slice AGE:1: the bucket count after ":" must be a whole number from 2 to 100/);
-    await refused(ws, ['evaluate', 'housing-gbdt', '--threshold', '0.3'], 2, /--threshold applies to binary models; housing-gbdt@1 is a regression model/);
-    await refused(ws, ['evaluate', 'expensive', '--threshold', '1.5'], 2, /--threshold must be a probability from 0 to 1, got 1\.5/);
-    await refused(ws, ['evaluate', 'expensive', '--threshold', 'half'], 2, /--threshold expects a number, got "half"/);
-    await refused(ws, ['evaluate', 'expensive', '--importance-repeats', '-1'], 2, /--importance-repeats must be a whole number from 0 to 100, got -1/);
-    await refused(ws, ['evaluate', 'expensive', '--report', 'no/such/folder/r.html'], 1, /--report no\/such\/folder\/r\.html: folder \S+no\/such\/folder does not exist/);
+    await Promise.all([
+      refused(ws, ['evaluate', 'housing-gbdt', '--slice', 'NOPE'], 1, /--slice: no feature "NOPE" in the data; its features are CRIM, ZN, INDUS, CHAS, NOX, RM, AGE, DIS, RAD, TAX, PTRATIO, B, LSTAT, MEDV/),
+      refused(ws, ['evaluate', 'housing-gbdt', '--slice', 'AGE:1'], 2, /--slice AGE:1: the bucket count after ":" must be a whole number from 2 to 100/),
+      refused(ws, ['evaluate', 'housing-gbdt', '--threshold', '0.3'], 2, /--threshold applies to binary models; housing-gbdt@1 is a regression model/),
+      refused(ws, ['evaluate', 'expensive', '--threshold', '1.5'], 2, /--threshold must be a probability from 0 to 1, got 1\.5/),
+      refused(ws, ['evaluate', 'expensive', '--threshold', 'half'], 2, /--threshold expects a number, got "half"/),
+      refused(ws, ['evaluate', 'expensive', '--importance-repeats', '-1'], 2, /--importance-repeats must be a whole number from 0 to 100, got -1/),
+      refused(ws, ['evaluate', 'expensive', '--report', 'no/such/folder/r.html'], 1, /--report no\/such\/folder\/r\.html: folder \S+no\/such\/folder does not exist/),
+    ]);
   });
 });
