@@ -1,5 +1,5 @@
 import { mkdirSync, writeFileSync, existsSync, renameSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { nowIso } from '../core/identity.js';
 import type { FittedTransform } from '../features/transform.js';
 import type { TrainedModel } from '../models/family.js';
@@ -16,6 +16,8 @@ export interface BundleContents {
   stats: unknown;
   model: TrainedModel;
   evaluation: Record<string, unknown>;
+  /** More files, by path inside the bundle (the held-out report and charts under evaluation/). */
+  files?: Record<string, string>;
 }
 
 /**
@@ -30,6 +32,10 @@ export async function writeBundle(contents: BundleContents, stagingDir: string, 
   json('transform.json', contents.transform);
   json('stats.json', contents.stats);
   json('evaluation/metrics.json', contents.evaluation);
+  for (const [file, text] of Object.entries(contents.files ?? {})) {
+    mkdirSync(dirname(join(stagingDir, file)), { recursive: true });
+    writeFileSync(join(stagingDir, file), text);
+  }
   await contents.model.save(join(stagingDir, 'model'));
 
   const { files, contentHash } = hashBundleFiles(stagingDir);

@@ -1,3 +1,4 @@
+import { escapeHtml, htmlPage, htmlTable } from '../charts/page.js';
 import { histogramSpec, renderSvg, valueCountsSpec } from '../charts/render.js';
 import type { DatasetStatistics, FeatureStatistics } from './statistics.js';
 
@@ -44,10 +45,6 @@ export function statisticsRows(stats: DatasetStatistics): string[][] {
 
 export const STATISTICS_HEADERS = ['FEATURE', 'TYPE', 'COUNT', 'MISSING', 'MEAN', 'STD', 'MIN', 'MEDIAN', 'MAX', 'UNIQUE', 'HISTOGRAM / TOP VALUES'];
 
-function escapeHtml(text: string): string {
-  return text.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!);
-}
-
 /**
  * A self-contained HTML page: a summary table and, per feature, its equal-width and quantile
  * histograms (numbers) or value counts (categories) as inline SVG rendered from Vega-Lite.
@@ -73,21 +70,11 @@ export async function statisticsPage(title: string, stats: DatasetStatistics): P
       `<section><h2>${escapeHtml(f.name)} <small>${f.type}</small></h2><p>${escapeHtml(quantiles)}</p><div class="charts">${charts.join('')}</div></section>`,
     );
   }
-  const table = `<table><tr>${STATISTICS_HEADERS.map((h) => `<th>${h}</th>`).join('')}</tr>${rows
-    .map((r) => `<tr>${r.map((c) => `<td>${escapeHtml(c)}</td>`).join('')}</tr>`)
-    .join('')}</table>`;
-  return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>${escapeHtml(title)}</title>
-<style>
-body { font: 14px/1.4 system-ui, sans-serif; margin: 2em; color: #222; }
-table { border-collapse: collapse; margin-bottom: 2em; } td, th { padding: 2px 8px; border-bottom: 1px solid #ddd; text-align: left; }
-td:nth-child(n+3) { font-variant-numeric: tabular-nums; }
+  return htmlPage(
+    title,
+    `<p>${stats.rowCount} rows · ${Object.keys(stats.features).length} features</p>\n${htmlTable(STATISTICS_HEADERS, rows)}\n${cards.join('\n')}`,
+    `td:nth-child(2) { font-variant-numeric: normal; }
 section { display: inline-block; vertical-align: top; margin: 0 2em 2em 0; } h2 small { color: #888; font-weight: normal; }
-.charts svg { display: block; margin-bottom: 0.5em; }
-</style></head>
-<body><h1>${escapeHtml(title)}</h1><p>${stats.rowCount} rows · ${Object.keys(stats.features).length} features</p>
-${table}
-${cards.join('\n')}
-</body></html>
-`;
+.charts svg { display: block; margin-bottom: 0.5em; }`,
+  );
 }

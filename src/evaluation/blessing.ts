@@ -81,8 +81,8 @@ export async function validateModelVersion(ctx: AtelierContext, name: string, ve
     if (!dataset) throw new AtelierError('DATASET_NOT_FOUND', `the dataset ${name}@${version} was trained on is gone`);
     const dataRef = `${dataset.dataset}@${dataset.version}:eval`;
     const split = config.data.split;
-    const challenger = await evaluateModel(ctx, `${name}@${version}`, dataRef, { split });
-    const champion = championVersion !== null ? await evaluateModel(ctx, `${name}@${championVersion}`, dataRef, { split }) : undefined;
+    const challenger = await evaluateModel(ctx, `${name}@${version}`, { data: dataRef, split, importance: { repeats: 0 } });
+    const champion = championVersion !== null ? await evaluateModel(ctx, `${name}@${championVersion}`, { data: dataRef, split, importance: { repeats: 0 } }) : undefined;
     const ours = challenger.metrics as unknown as Record<string, number>;
     const theirs = champion?.metrics as unknown as Record<string, number> | undefined;
     const checks = Object.entries(rules.metrics).map(([metric, requirement]) => {

@@ -5,13 +5,37 @@ import { resolveDataset } from '../data/datasets.js';
 import { assignSplits, readRowKeys, EVAL, TRAIN } from '../data/split.js';
 import { gather, gatherColumns, readColumns, selectRows } from '../data/table.js';
 import { deriveColumns } from '../features/derived.js';
-import { completeRows, requiredSources } from '../features/transform.js';
+import { completeRows, requiredSources, type RawColumn } from '../features/transform.js';
+import { taskLoss } from '../models/losses.js';
 import { bundlePath, resolveModelVersion } from '../registry/models.js';
 import type { AtelierContext } from '../store/context.js';
+import { evaluationCharts, type Chart } from './charts.js';
+import { DEFAULT_REPEATS, permutationImportance, type ImportanceResult } from './importance.js';
 import { taskMetrics, type Metrics } from './metrics.js';
+import { parseSlices, sliceBy, type SliceResult } from './slices.js';
+import { gatherOutputs, headlineFigures, taskReport, type TaskReport } from './task-report.js';
 import { readLabels } from '../data/labels.js';
 
 export type SplitName = 'train' | 'eval' | 'all';
+
+export interface EvaluateOptions {
+  /** "NAME[@VERSION][:train|eval|all]"; default: the training data's held-out split. */
+  data?: string;
+  /** Binary models: call a row positive when P(positive) >= threshold (default 0.5). */
+  threshold?: number;
+  /** `--slice` arguments: FEATURE or FEATURE:BUCKETS. */
+  slices?: string[];
+  /** Permutation importance: shuffles per feature (0 turns it off) and the seed. */
+  importance?: { repeats?: number; seed?: number };
+  /** Render the charts (SVG) too. */
+  charts?: boolean;
+  /** How rows are assigned to splits (default: the model's own training config). Blessing passes
+   * the challenger's, so the champion is scored on exactly the same held-out rows. */
+  split?: { seed: number; eval: number };
+}
+
+/** Headline figures of one slice: its row count and the task's main metrics. */
+export type SliceFigures = Record<string, number | null>;
 
 export interface EvaluationResult {
   model: string;
@@ -19,7 +43,16 @@ export interface EvaluationResult {
   dataset: string;
   datasetVersion: number;
   split: SplitName;
+  /** Class names in index order (classifiers; binary: negative, positive). */
+  classes?: string[];
+  /** The summary figures training records for a version (same keys). */
   metrics: Metrics;
+  /** Everything measured for the task: curves, thresholds, calibration, per class, residuals. */
+  details: TaskReport;
+  slices: SliceResult<SliceFigures>[];
+  importance: ImportanceResult | null;
+  /** Rendered when asked for (`charts: true`); not part of the JSON answer. */
+  charts?: Chart[];
 }
 
 /** Parses "name@v:split" (each part optional but the name). */
@@ -38,17 +71,31 @@ export function parseDataRef(ref: string): { name: string; selector?: string; sp
   return { ...parseRef(rest), split };
 }
 
-export interface EvaluateOptions {
-  /** How rows are assigned to splits (default: the model's own training config). Blessing passes
-   * the challenger's, so the champion is scored on exactly the same held-out rows. */
-  split?: { seed: number; eval: number };
+function checkOptions(task: string, ref: string, options: EvaluateOptions): void {
+  const { threshold } = options;
+  if (threshold !== undefined) {
+    if (task !== 'binary') {
+      throw new AtelierError('USAGE', `--threshold applies to binary models; ${ref} is a ${task} model`, { field: 'threshold' });
+    }
+    if (!(threshold >= 0 && threshold <= 1)) {
+      throw new AtelierError('USAGE', `--threshold must be a probability from 0 to 1, got ${threshold}`, { field: 'threshold', expected: '0..1', got: String(threshold) });
+    }
+  }
+  const repeats = options.importance?.repeats;
+  if (repeats !== undefined && !(Number.isInteger(repeats) && repeats >= 0 && repeats <= 100)) {
+    throw new AtelierError('USAGE', `--importance-repeats must be a whole number from 0 to 100, got ${repeats}`, { field: 'importance-repeats' });
+  }
+  const seed = options.importance?.seed;
+  if (seed !== undefined && !Number.isInteger(seed)) {
+    throw new AtelierError('USAGE', `--seed must be a whole number, got ${seed}`, { field: 'seed' });
+  }
 }
 
 /**
- * Evaluates a registered model version on a dataset split. Without `dataRef` it uses the data the
- * model was trained on and its held-out split, which reproduces the figures of training.
+ * Evaluates a registered model version on a dataset split. Without `options.data` it uses the data
+ * the model was trained on and its held-out split, which reproduces the figures of training.
  */
-export async function evaluateModel(ctx: AtelierContext, modelRef: string, dataRef?: string, options: EvaluateOptions = {}): Promise<EvaluationResult> {
+export async function evaluateModel(ctx: AtelierContext, modelRef: string, options: EvaluateOptions = {}): Promise<EvaluationResult> {
   const { name, selector } = parseRef(modelRef);
   const version = await resolveModelVersion(ctx, name, selector);
   const run = version.runId ? await ctx.store.getRun(version.runId) : undefined;
@@ -56,8 +103,8 @@ export async function evaluateModel(ctx: AtelierContext, modelRef: string, dataR
 
   let dataset;
   let split: SplitName;
-  if (dataRef) {
-    const parsed = parseDataRef(dataRef);
+  if (options.data) {
+    const parsed = parseDataRef(options.data);
     dataset = await resolveDataset(ctx, parsed.name, parsed.selector);
     split = parsed.split ?? 'all';
   } else {
@@ -68,8 +115,11 @@ export async function evaluateModel(ctx: AtelierContext, modelRef: string, dataR
   const bundle = await loadBundle(bundlePath(ctx, version));
   try {
     const { label, task, classes } = bundle.manifest;
+    checkOptions(task, `${version.model}@${version.version}`, options);
     const inputs = bundle.transform.inputs.map((i) => i.name);
-    const raw = await readColumns(ctx, dataset, inputs, (n) => `feature ${n}`);
+    const sliceRequests = parseSlices(options.slices ?? [], dataset.columns.map((c) => c.name));
+    const wanted = [...new Set([...inputs, ...sliceRequests.map((s) => s.feature)])];
+    const raw = await readColumns(ctx, dataset, wanted, (n) => (inputs.includes(n) ? `feature ${n}` : `--slice ${n}`));
     // Derived columns take part in which rows are complete, as they did in training.
     const table = { ...raw, columns: deriveColumns(bundle.transform.derived, raw.columns, raw.rows) };
     const labels = await readLabels(ctx, dataset, label, task, { classes });
@@ -85,14 +135,49 @@ export async function evaluateModel(ctx: AtelierContext, modelRef: string, dataR
     }
     if (rows.length === 0) throw new AtelierError('DATA_TOO_SMALL', `${dataset.dataset}@${dataset.version}:${split} has no complete rows to evaluate on`);
     const selected = gatherColumns(table.columns, rows);
+    const width = bundle.outputWidth;
     const outputs = await bundle.predictColumns(selected, rows.length);
-    const metrics = taskMetrics(task, outputs, bundle.outputWidth, gather(labels.y, rows));
+    const y = gather(labels.y, rows);
+    const reportOptions = { classes, threshold: options.threshold };
+    const metrics = taskMetrics(task, outputs, width, y);
+    const details = taskReport(task, outputs, width, y, reportOptions);
+
+    const slices = sliceRequests.map((request) =>
+      sliceBy(request, selected.get(request.feature)!, (r) => headlineFigures(taskReport(task, gatherOutputs(outputs, width, r), width, gather(y, r), reportOptions))),
+    );
+
+    const repeats = options.importance?.repeats ?? DEFAULT_REPEATS;
+    const inputColumns = new Map<string, RawColumn>(inputs.map((n) => [n, selected.get(n)!]));
+    const importance =
+      repeats > 0
+        ? await permutationImportance(inputColumns, inputs, async (columns) => taskLoss(task, await bundle.predictColumns(columns, rows.length), width, y), {
+            repeats,
+            seed: options.importance?.seed ?? 42,
+          })
+        : null;
+
+    const result: EvaluationResult = {
+      model: version.model,
+      version: version.version,
+      dataset: dataset.dataset,
+      datasetVersion: dataset.version,
+      split,
+      ...(classes ? { classes } : {}),
+      metrics,
+      details,
+      slices,
+      importance,
+    };
+    if (options.charts) {
+      const training = run ? await ctx.store.getMetrics(run.id) : [];
+      result.charts = await evaluationCharts({ report: details, classes, predicted: outputs, actual: y, importance: importance ?? undefined, training });
+    }
     await ctx.store.appendEvent({
       kind: 'model.evaluated',
       subject: `${version.model}@${version.version}`,
       details: { dataset: `${dataset.dataset}@${dataset.version}`, split, metrics },
     });
-    return { model: version.model, version: version.version, dataset: dataset.dataset, datasetVersion: dataset.version, split, metrics };
+    return result;
   } finally {
     bundle.dispose();
   }

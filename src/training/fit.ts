@@ -13,6 +13,8 @@ export interface FittedFold {
   summary: FitSummary;
   /** Metrics on `evalRows`, which neither the transform nor the model saw. */
   metrics: Metrics;
+  /** The model's row-major outputs on `evalRows` (`model.outputWidth` per row) and their labels. */
+  evaluated: { outputs: Float64Array; y: Float64Array };
   rows: { fit: number; validation: number; eval: number };
 }
 
@@ -65,12 +67,15 @@ export async function fitAndEvaluate(
     onEpoch,
     warmStart,
   });
-  const metrics = taskMetrics(config.task, await model.predict(inputs(evalRows)), model.outputWidth, gather(y, evalRows));
+  const outputs = await model.predict(inputs(evalRows));
+  const evalY = gather(y, evalRows);
+  const metrics = taskMetrics(config.task, outputs, model.outputWidth, evalY);
   return {
     model,
     transform,
     summary,
     metrics,
+    evaluated: { outputs, y: evalY },
     rows: { fit: fitRows.length, validation: validationRows?.length ?? 0, eval: evalRows.length },
   };
 }

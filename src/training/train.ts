@@ -6,6 +6,9 @@ import { writeBundle } from '../bundle/write.js';
 import type { BundleManifest } from '../bundle/format.js';
 import { numericStats } from '../data/stats.js';
 import type { Metrics } from '../evaluation/metrics.js';
+import { evaluationCharts } from '../evaluation/charts.js';
+import { evaluationFiles } from '../evaluation/stored.js';
+import { taskReport } from '../evaluation/task-report.js';
 import type { EpochReport } from '../models/family.js';
 import type { AtelierContext } from '../store/context.js';
 import type { DatasetVersionRecord, MetricPoint, RunRecord } from '../store/types.js';
@@ -129,12 +132,21 @@ export async function train(ctx: AtelierContext, config: ModelConfig, options: T
       options.onEpoch?.(report);
       if (report.epoch % METRIC_FLUSH_EVERY === 0) void flush().catch(() => {});
     };
-    const { model, transform, summary, metrics, rows } = await fitAndEvaluate(data, config, trainRows, evalRows, onEpoch, warmStart?.dir);
+    const { model, transform, summary, metrics, rows, evaluated } = await fitAndEvaluate(data, config, trainRows, evalRows, onEpoch, warmStart?.dir);
     await flush();
 
     stage('evaluate', `held-out split: ${evalRows.length} rows`);
     for (const [key, value] of Object.entries(metrics)) if (key !== 'count') events.scalar(`eval/${key}`, value, summary.epochsRun);
     await events.close();
+    // The full held-out report and its charts (with the run's curves) go into the bundle's evaluation/.
+    const heldOut = taskReport(config.task, evaluated.outputs, model.outputWidth, evaluated.y, { classes: labels.classes });
+    const charts = await evaluationCharts({
+      report: heldOut,
+      classes: labels.classes,
+      predicted: evaluated.outputs,
+      actual: evaluated.y,
+      training: await ctx.store.getMetrics(run.id),
+    });
 
     stage('bundle', 'writing the model bundle');
     const numericInputs = transform.inputs.filter((i) => i.dtype === 'int' || i.dtype === 'float');
@@ -157,6 +169,7 @@ export async function train(ctx: AtelierContext, config: ModelConfig, options: T
         stats: { split: 'train', rows: trainRows.length, features: stats },
         model,
         evaluation: { split: 'eval', rows: evalRows.length, metrics, training: summary },
+        files: evaluationFiles(heldOut, charts),
       },
       ctx.artifacts.tempPath('-bundle'),
       join(ctx.artifacts.root, 'bundles'),

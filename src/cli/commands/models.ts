@@ -1,3 +1,4 @@
+import { dirname } from 'node:path';
 import type { Command } from 'commander';
 import { parseRef } from '../../core/config.js';
 import { AtelierError } from '../../core/errors.js';
@@ -7,6 +8,7 @@ import { diffModelVersions, type VersionDiff } from '../../registry/diff.js';
 import { importOrigins, provenance } from '../../registry/lineage.js';
 import { exportModelVersion, importModelArchive } from '../../registry/transfer.js';
 import { headlineMetric } from '../../evaluation/metrics.js';
+import { readStoredEvaluation } from '../../evaluation/stored.js';
 import type { AtelierContext } from '../../store/context.js';
 import { formatMetrics, formatNumber, indent, table } from '../output.js';
 
@@ -106,7 +108,8 @@ export function registerModels(program: Command): void {
           const run = version.runId ? await ctx.store.getRun(version.runId) : undefined;
           const aliases = (await ctx.store.listAliases(name)).filter((a) => a.version === version.version).map((a) => a.alias);
           const dataset = run ? await ctx.store.getDatasetVersionById(run.datasetVersionId) : undefined;
-          const json = { ...version, aliases, bundle: bundlePath(ctx, version), run, dataset: dataset && `${dataset.dataset}@${dataset.version}` };
+          const evaluation = readStoredEvaluation(bundlePath(ctx, version));
+          const json = { ...version, aliases, bundle: bundlePath(ctx, version), run, dataset: dataset && `${dataset.dataset}@${dataset.version}`, evaluation };
           const lines = [
             `${version.model}@${version.version}${aliases.length ? ` (${aliases.join(', ')})` : ''}`,
             `  created   ${version.createdAt} by ${version.createdBy}`,
@@ -115,6 +118,8 @@ export function registerModels(program: Command): void {
           ];
           if (run) lines.push(`  run       ${run.id} (${run.status}) on ${run.host}, ${run.startedAt} → ${run.endedAt ?? '…'}`);
           if (dataset) lines.push(`  data      ${dataset.dataset}@${dataset.version} sha256 ${dataset.contentHash.slice(0, 12)}…`);
+          const charts = Object.keys(evaluation.charts);
+          if (charts.length > 0) lines.push(`  charts    ${charts.join(', ')} (held-out split) in ${dirname(Object.values(evaluation.charts)[0]!)}`);
           return { json, human: lines.join('\n') };
         }),
       ),
