@@ -134,7 +134,7 @@ describe('bad input: one clear line, exit code 1, nothing changed', () => {
 
       const unknownModel = await postJson(`${base}/nope:predict`, { instances: [house] });
       assert.equal(unknownModel.status, 404);
-      assert.match(unknownModel.body.error, /no model named "nope"/);
+      assert.equal(unknownModel.body.error, 'Servable not found for request: Latest(nope)');
 
       const unknownVersion = await postJson(`${base}/housing/versions/7:predict`, { instances: [house] });
       assert.equal(unknownVersion.status, 404);
@@ -144,7 +144,7 @@ describe('bad input: one clear line, exit code 1, nothing changed', () => {
 
       const both = await postJson(`${base}/housing:predict`, { instances: [house], inputs: {} });
       assert.equal(both.status, 400);
-      assert.match(both.body.error, /both "instances" and "inputs"/);
+      assert.match(both.body.error, /Not formatted correctly expecting only one of 'inputs' or 'instances' keys to exist $/);
 
       const malformed = await postJson(`${base}/housing:predict`, '{"instances": [');
       assert.equal(malformed.status, 400);

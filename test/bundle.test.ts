@@ -115,7 +115,7 @@ describe('model bundle', () => {
     const target = join(trained.bundleDir, 'transform.json');
     const original = readFileSync(target);
     appendFileSync(target, ' ');
-    const { app } = buildServer(ctx);
+    const { app } = await buildServer(ctx, { processMetrics: false });
     try {
       const response = await app.inject({ method: 'POST', url: `/v1/models/small/versions/${version.version}:predict`, payload: { instances: [] } });
       assert.equal(response.statusCode, 500);

@@ -46,3 +46,37 @@ export function epochProgress(json: boolean): { onEpoch: (r: EpochReport) => voi
     stop: () => {},
   };
 }
+
+/**
+ * Row progress on stderr (batch prediction): a live bar on a terminal, a line every tenth of the
+ * rows otherwise, nothing with --json unless stderr is a terminal.
+ */
+export function rowProgress(json: boolean, label: string): { onProgress: (done: number, total: number) => void; stop: () => void } {
+  if (process.stderr.isTTY) {
+    let bar: cliProgress.SingleBar | undefined;
+    return {
+      onProgress: (done, total) => {
+        if (!bar) {
+          bar = new cliProgress.SingleBar(
+            { stream: process.stderr, format: `  ${label} [{bar}] {value}/{total} rows · {eta_formatted} left`, hideCursor: true, clearOnComplete: false },
+            cliProgress.Presets.shades_classic,
+          );
+          bar.start(total, 0);
+        }
+        bar.update(done);
+      },
+      stop: () => bar?.stop(),
+    };
+  }
+  let shown = 0;
+  return {
+    onProgress: (done, total) => {
+      if (json) return;
+      if (done === total || done - shown >= total / 10) {
+        shown = done;
+        process.stderr.write(`  ${label}: ${done}/${total} rows\n`);
+      }
+    },
+    stop: () => {},
+  };
+}

@@ -45,6 +45,9 @@ export const ERROR_CODES = {
   BUNDLE_INVALID: { status: 500, exit: 1, summary: 'A model bundle is missing a file or a file does not match its hash.' },
   MODEL_NOT_BLESSED: { status: 409, exit: 1, summary: 'Promotion refused: the version failed (or never had) validation against its champion; --force overrides, and is recorded.' },
   MODEL_NOT_READY: { status: 503, exit: 1, summary: 'The model is not loaded yet.' },
+  UNAUTHORIZED: { status: 401, exit: 1, summary: 'The server wants a bearer token and the request has none or a wrong one.' },
+  QUEUE_FULL: { status: 429, exit: 1, summary: "The model's request queue is full." },
+  REQUEST_TIMEOUT: { status: 504, exit: 1, summary: 'A request took longer than the server allows.' },
   TRAINING_FAILED: { status: 500, exit: 1, summary: 'Training diverged or produced no usable model.' },
   PORT_IN_USE: { status: 500, exit: 1, summary: 'The server cannot listen on the port asked for.' },
 } as const satisfies Record<string, ErrorSpec>;

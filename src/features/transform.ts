@@ -249,7 +249,7 @@ export function rowsToColumns(fitted: FittedTransform, rows: unknown[]): Map<str
       }
       if (numeric) {
         if (typeof value !== 'number' || (Number.isNaN(value) && !missingAllowed)) {
-          throw new AtelierError('INPUT_INVALID', `instance ${i}: feature "${input.name}" must be a number, got ${JSON.stringify(value)?.slice(0, 40)}`, {
+          throw new AtelierError('INPUT_INVALID', `instance ${i}: feature "${input.name}" must be a number${Number.isNaN(value) ? ' (it has no missing-value policy)' : ''}, got ${Number.isNaN(value) ? 'NaN' : JSON.stringify(value)?.slice(0, 40)}`, {
             row: i,
             feature: input.name,
             expected: 'number',

@@ -1,106 +1,222 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { AtelierError } from '../core/errors.js';
-import type { DataPlane, ModelTarget } from './dataplane.js';
+import type { LoadedBundle } from '../bundle/load.js';
+import type { SignatureTensor } from '../bundle/format.js';
+import type { DataPlane, InferResult, ModelTarget } from './dataplane.js';
 
 /**
- * TF Serving's REST API over the data plane:
+ * TF Serving's REST API over the data plane (messages as tensorflow_serving's json_tensor.cc and
+ * http_rest_api_handler.cc word them):
  *   GET  /v1/models/{m}[/versions/{v}|/labels/{l}]            model_version_status
- *   GET  /v1/models/{m}[/versions/{v}|/labels/{l}]/metadata   signature
- *   POST /v1/models/{m}[/versions/{v}|/labels/{l}]:predict    instances -> predictions
- * The model part is parsed here once, as TF Serving's own http_rest_api_handler does.
+ *   GET  /v1/models/{m}[/versions/{v}|/labels/{l}]/metadata   signature_def
+ *   POST /v1/models/{m}[/versions/{v}|/labels/{l}]:predict    instances -> predictions, inputs -> outputs
+ *   POST ...:classify, ...:regress                            examples (+ context) -> results
  */
-const PATH = /^([^/:]+)(?:\/versions\/([^/:]+)|\/labels\/([^/:]+))?(\/metadata|:[a-z]+)?$/;
+const PATH = /^([^/:]+)(?:\/versions\/([^/:]+)|\/labels\/([^/:]+))?(\/metadata|:[A-Za-z]+)?$/;
 
-export function parseModelPath(rest: string): { target: ModelTarget; action: string } {
+export function parseModelPath(method: string, rest: string): { target: ModelTarget; action: string } {
   const match = PATH.exec(decodeURIComponent(rest));
-  if (!match) throw new AtelierError('REQUEST_INVALID', `Malformed request: /v1/models/${rest}`);
+  if (!match) throw new AtelierError('REQUEST_INVALID', `Malformed request: ${method} /v1/models/${rest}`);
   const [, model, version, label, action] = match;
   const target: ModelTarget = { model: model! };
   if (version !== undefined) {
-    if (!/^\d+$/.test(version)) throw new AtelierError('REQUEST_INVALID', `Malformed request: version "${version}" is not a number`);
+    if (!/^\d+$/.test(version)) throw new AtelierError('REQUEST_INVALID', `Failed to convert version: ${version} to numeric.`);
     target.version = Number(version);
   }
   if (label !== undefined) target.label = label;
   return { target, action: action ?? '' };
 }
 
-function instancesFromBody(body: unknown, inputNames: string[]): { rows: unknown[]; columnar: boolean } {
-  if (body === null || typeof body !== 'object' || Array.isArray(body)) {
-    throw new AtelierError('REQUEST_INVALID', 'JSON Value: request body must be an object with "instances" or "inputs"');
+const show = (value: unknown) => JSON.stringify(value)?.slice(0, 200) ?? String(value);
+
+function requestObject(body: unknown): Record<string, unknown> {
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) throw new AtelierError('REQUEST_INVALID', `JSON Value: ${show(body)} Is not object`);
+  return body as Record<string, unknown>;
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
+
+/** The predict body as rows keyed by input name, and which format it came in. */
+export function predictRows(body: unknown, inputNames: string[]): { rows: unknown[]; columnar: boolean } {
+  const request = requestObject(body);
+  const hasInstances = 'instances' in request;
+  const hasInputs = 'inputs' in request;
+  if (hasInstances && hasInputs) {
+    throw new AtelierError('REQUEST_INVALID', `JSON Value: ${show(body)} Not formatted correctly expecting only one of 'inputs' or 'instances' keys to exist `);
   }
-  const request = body as Record<string, unknown>;
-  if ('instances' in request && 'inputs' in request) {
-    throw new AtelierError('REQUEST_INVALID', 'JSON Value: both "instances" and "inputs" present; use one of them');
-  }
-  if ('instances' in request) {
+  if (hasInstances) {
     const instances = request.instances;
-    if (!Array.isArray(instances)) throw new AtelierError('REQUEST_INVALID', '"instances" must be an array of instances');
-    // With a single input, TF Serving accepts plain values in place of {name: value}.
-    const rows =
-      inputNames.length === 1 ? instances.map((v) => (v !== null && typeof v === 'object' && !Array.isArray(v) ? v : { [inputNames[0]!]: v })) : instances;
-    return { rows, columnar: false };
-  }
-  if ('inputs' in request) {
-    const inputs = request.inputs;
-    if (inputs === null || typeof inputs !== 'object' || Array.isArray(inputs)) {
-      if (inputNames.length === 1 && Array.isArray(inputs)) return { rows: inputs.map((v) => ({ [inputNames[0]!]: v })), columnar: true };
-      throw new AtelierError('REQUEST_INVALID', '"inputs" must be an object mapping each input name to a list of values');
+    if (!Array.isArray(instances)) throw new AtelierError('REQUEST_INVALID', `JSON Value: ${show(body)} Excepting 'instances' to be an list/array`);
+    if (instances.length === 0) throw new AtelierError('REQUEST_INVALID', `JSON Value: ${show(body)} No values in 'instances' array`);
+    if (!isObject(instances[0])) {
+      // A plain list: allowed when the signature has one input.
+      if (inputNames.length > 1) {
+        throw new AtelierError('REQUEST_INVALID', 'instances is a plain list, but expecting list of objects as multiple input tensors required as per tensorinfo_map');
+      }
+      return {
+        rows: instances.map((v, i) => {
+          if (isObject(v)) throw new AtelierError('REQUEST_INVALID', `Expecting value/list but got object at item ${i} of input list`);
+          return { [inputNames[0]!]: v };
+        }),
+        columnar: false,
+      };
     }
-    const columns = inputs as Record<string, unknown>;
+    instances.forEach((v, i) => {
+      if (!isObject(v)) throw new AtelierError('REQUEST_INVALID', `Expecting object but got list at item ${i} of input list`);
+    });
+    return { rows: instances, columnar: false };
+  }
+  if (hasInputs) {
+    const inputs = request.inputs;
+    if (!isObject(inputs)) {
+      if (inputNames.length > 1) {
+        throw new AtelierError('REQUEST_INVALID', 'inputs is a plain value/list, but expecting an object as multiple input tensors required as per tensorinfo_map');
+      }
+      const values = Array.isArray(inputs) ? inputs : [inputs];
+      return { rows: values.map((v) => ({ [inputNames[0]!]: v })), columnar: true };
+    }
     let n = -1;
     for (const name of inputNames) {
-      const values = columns[name];
-      if (values === undefined) throw new AtelierError('INPUT_INVALID', `missing input "${name}" in "inputs"`, { feature: name });
-      if (!Array.isArray(values)) throw new AtelierError('INPUT_INVALID', `input "${name}" must be a list of values`, { feature: name });
+      const values = inputs[name];
+      if (values === undefined) throw new AtelierError('INPUT_INVALID', `Missing named input: ${name} in 'inputs' object.`, { feature: name });
+      if (!Array.isArray(values)) throw new AtelierError('INPUT_INVALID', `input "${name}" must be a list with one value per instance`, { feature: name });
       if (n >= 0 && values.length !== n) {
         throw new AtelierError('INPUT_INVALID', `input "${name}" has ${values.length} values; the other inputs have ${n}`, { feature: name });
       }
       n = values.length;
     }
-    const rows = Array.from({ length: Math.max(n, 0) }, (_v, i) => Object.fromEntries(inputNames.map((name) => [name, (columns[name] as unknown[])[i]])));
+    // Every key goes into the rows, so that the input check names an unknown one.
+    const names = Object.keys(inputs);
+    const rows = Array.from({ length: Math.max(n, 0) }, (_v, i) => Object.fromEntries(names.map((name) => [name, (inputs[name] as unknown[] | undefined)?.[i]])));
     return { rows, columnar: true };
   }
-  throw new AtelierError('REQUEST_INVALID', 'JSON Value: request body must have "instances" or "inputs"');
+  throw new AtelierError('REQUEST_INVALID', "Missing 'inputs' or 'instances' key");
+}
+
+/** classify/regress: `examples` (tf.Example-like objects; one-element lists unwrapped) with optional `context` merged into each. */
+export function exampleRows(body: unknown, method: 'classify' | 'regress'): unknown[] {
+  const request = requestObject(body);
+  const unwrap = (example: unknown, where: string): Record<string, unknown> => {
+    if (!isObject(example)) throw new AtelierError('REQUEST_INVALID', `Example must be JSON object but got JSON ${Array.isArray(example) ? 'Array' : typeof example} (${where})`);
+    const out: Record<string, unknown> = {};
+    for (const [name, value] of Object.entries(example)) {
+      if (Array.isArray(value)) {
+        if (value.length !== 1) throw new AtelierError('INPUT_INVALID', `${where}: feature "${name}" has ${value.length} values; the model takes one per example`, { feature: name });
+        out[name] = value[0];
+      } else out[name] = value;
+    }
+    return out;
+  };
+  const context = request.context === undefined ? {} : unwrap(request.context, 'context');
+  const examples = request.examples;
+  if (examples === undefined) throw new AtelierError('REQUEST_INVALID', `JSON Value: ${show(body)} When method is ${method}, key 'examples' is expected and was not found`);
+  if (!Array.isArray(examples)) throw new AtelierError('REQUEST_INVALID', `JSON Value: ${show(body)} Expecting 'examples' value to be an list/array`);
+  if (examples.length === 0) throw new AtelierError('REQUEST_INVALID', `JSON Value: ${show(body)} 'examples' value is an empty array`);
+  return examples.map((e, i) => ({ ...context, ...unwrap(e, `example ${i}`) }));
+}
+
+const DTYPES: Record<SignatureTensor['dtype'], string> = { float64: 'DT_DOUBLE', float32: 'DT_FLOAT', int64: 'DT_INT64', string: 'DT_STRING', bool: 'DT_BOOL' };
+
+function metadataBody(model: string, version: number, signature: { inputs: SignatureTensor[]; outputs: SignatureTensor[] }) {
+  const tensor = (t: SignatureTensor) => ({
+    dtype: DTYPES[t.dtype],
+    tensor_shape: { dim: [{ size: '-1', name: '' }, ...t.shape.map((s) => ({ size: String(s), name: '' }))], unknown_rank: false },
+    name: t.name,
+  });
+  return {
+    model_spec: { name: model, signature_name: '', version: String(version) },
+    metadata: {
+      signature_def: {
+        signature_def: {
+          serving_default: {
+            inputs: Object.fromEntries(signature.inputs.map((t) => [t.name, tensor(t)])),
+            outputs: Object.fromEntries(signature.outputs.map((t) => [t.name, tensor(t)])),
+            method_name: 'tensorflow/serving/predict',
+          },
+        },
+      },
+    },
+  };
+}
+
+/** The answer in TF Serving's shapes: one output is plain values, several are objects keyed by output name. */
+function predictBody(result: InferResult, columnar: boolean) {
+  const { predictions, bundle } = result;
+  if (!bundle.manifest.classes) return columnar ? { outputs: predictions } : { predictions };
+  const rows = predictions as { class: string; probabilities: number[] }[];
+  if (!columnar) return { predictions: rows.map((p) => ({ class: p.class, probabilities: p.probabilities })) };
+  return { outputs: { class: rows.map((p) => p.class), probabilities: rows.map((p) => p.probabilities) } };
+}
+
+function inputNames(bundle: LoadedBundle): string[] {
+  return bundle.manifest.signature.inputs.map((t) => t.name);
+}
+
+function requestId(request: FastifyRequest): string {
+  return String(request.id);
 }
 
 export function registerTfServingRoutes(app: FastifyInstance, plane: DataPlane): void {
   app.get('/v1/models/*', async (request) => {
-    const { target, action } = parseModelPath((request.params as { '*': string })['*']);
+    const { target, action } = parseModelPath('GET', (request.params as { '*': string })['*']);
     if (action === '/metadata') {
-      const { model, version, manifest } = await plane.metadata(target);
-      const tensor = (t: { name: string; dtype: string; shape: number[] }) => ({
-        dtype: t.dtype === 'float64' ? 'DT_DOUBLE' : t.dtype === 'int64' ? 'DT_INT64' : t.dtype === 'float32' ? 'DT_FLOAT' : 'DT_STRING',
-        tensor_shape: { dim: [{ size: '-1', name: '' }, ...t.shape.map((s) => ({ size: String(s), name: '' }))], unknown_rank: false },
-        name: t.name,
-      });
-      return {
-        model_spec: { name: model, signature_name: '', version: String(version) },
-        metadata: {
-          signature_def: {
-            signature_def: {
-              serving_default: {
-                inputs: Object.fromEntries(manifest.signature.inputs.map((t) => [t.name, tensor(t)])),
-                outputs: Object.fromEntries(manifest.signature.outputs.map((t) => [t.name, tensor(t)])),
-                method_name: 'tensorflow/serving/predict',
-              },
-            },
-          },
-        },
-      };
+      const { model, version, manifest } = plane.metadata(target);
+      return metadataBody(model, version, manifest.signature);
     }
-    if (action !== '') throw new AtelierError('REQUEST_INVALID', `Malformed request: GET with "${action}"`);
-    const status = await plane.status(target);
+    if (action !== '') throw new AtelierError('REQUEST_INVALID', `Malformed request: GET ${request.url}`);
     return {
-      model_version_status: status.map((s) => ({ version: String(s.version), state: s.state, status: { error_code: 'OK', error_message: '' } })),
+      model_version_status: plane.status(target).map((s) => ({
+        version: String(s.version),
+        state: s.state,
+        status: s.error ? { error_code: s.error.status === 404 ? 'NOT_FOUND' : 'UNKNOWN', error_message: s.error.message } : { error_code: 'OK', error_message: '' },
+      })),
     };
   });
 
   app.post('/v1/models/*', async (request) => {
-    const { target, action } = parseModelPath((request.params as { '*': string })['*']);
-    if (action !== ':predict') throw new AtelierError('REQUEST_INVALID', `Malformed request: POST to "${action || '(no verb)'}"; expected :predict`);
-    const { bundle } = await plane.resolve(target);
-    const { rows, columnar } = instancesFromBody(request.body, bundle.transform.features.map((f) => f.name));
-    const predictions = await bundle.predict(rows);
-    return columnar ? { outputs: predictions } : { predictions };
+    const { target, action } = parseModelPath('POST', (request.params as { '*': string })['*']);
+    const id = requestId(request);
+    if (action === ':predict') {
+      let columnar = false;
+      const result = await plane.infer(target, {
+        api: 'predict',
+        requestId: id,
+        decode: (bundle) => {
+          const decoded = predictRows(request.body, inputNames(bundle));
+          columnar = decoded.columnar;
+          return decoded.rows;
+        },
+      });
+      return predictBody(result, columnar);
+    }
+    if (action === ':classify') {
+      const result = await plane.infer(target, {
+        api: 'classify',
+        requestId: id,
+        decode: (bundle) => {
+          if (!bundle.manifest.classes) {
+            throw new AtelierError('REQUEST_INVALID', `${target.model} is a ${bundle.manifest.task} model; :classify needs a classifier (use :regress or :predict)`);
+          }
+          return exampleRows(request.body, 'classify');
+        },
+      });
+      const classes = result.bundle.manifest.classes!;
+      return { results: (result.predictions as { probabilities: number[] }[]).map((p) => classes.map((c, k) => [c, p.probabilities[k]!])) };
+    }
+    if (action === ':regress') {
+      const result = await plane.infer(target, {
+        api: 'regress',
+        requestId: id,
+        decode: (bundle) => {
+          if (bundle.manifest.task === 'multiclass') {
+            throw new AtelierError('REQUEST_INVALID', `${target.model} is a multiclass model; :regress needs a regression or binary model (use :classify)`);
+          }
+          return exampleRows(request.body, 'regress');
+        },
+      });
+      // Regression: the value; binary: the probability of the positive (second) class.
+      return { results: result.predictions.map((p) => (typeof p === 'number' ? p : p.probabilities[1]!)) };
+    }
+    throw new AtelierError('REQUEST_INVALID', `Malformed request: POST ${request.url}`);
   });
 }

@@ -338,9 +338,10 @@ export class KyselyMetadataStore implements MetadataStore {
       .execute();
   }
 
-  async listEvents(options: { limit?: number; kind?: string } = {}): Promise<EventRecord[]> {
+  async listEvents(options: { limit?: number; kind?: string; afterSeq?: number } = {}): Promise<EventRecord[]> {
     let q = this.db.selectFrom('events').selectAll();
     if (options.kind !== undefined) q = q.where('kind', '=', options.kind);
+    if (options.afterSeq !== undefined) q = q.where('seq', '>', options.afterSeq);
     q = q.orderBy('seq', 'asc');
     if (options.limit !== undefined) q = q.limit(options.limit);
     const rows = await q.execute();

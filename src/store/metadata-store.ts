@@ -46,5 +46,6 @@ export interface MetadataStore {
   listAliases(model?: string): Promise<AliasRecord[]>;
 
   appendEvent(event: NewEvent): Promise<void>;
-  listEvents(options?: { limit?: number; kind?: string }): Promise<EventRecord[]>;
+  /** Oldest first; `afterSeq` keeps only events after that one (a cheap poll for news). */
+  listEvents(options?: { limit?: number; kind?: string; afterSeq?: number }): Promise<EventRecord[]>;
 }

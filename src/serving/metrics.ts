@@ -1,0 +1,76 @@
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+
+/** Buckets for prediction values: symmetric, from small probabilities to large targets. */
+const VALUE_BUCKETS = [-1000, -100, -10, -1, 0, 0.1, 0.25, 0.5, 0.75, 0.9, 1, 2.5, 5, 10, 25, 50, 100, 250, 1000, 10000];
+
+/**
+ * The server's Prometheus metrics, in a registry of its own (several servers can share a
+ * process, as the tests do). `/metrics` renders `registry`.
+ */
+export class ServingMetrics {
+  readonly registry = new Registry();
+  readonly requests: Counter<'model' | 'version' | 'api' | 'status'>;
+  readonly latency: Histogram<'model' | 'version' | 'api'>;
+  readonly batchSize: Histogram<'model' | 'version'>;
+  readonly queueDepth: Gauge<'model' | 'version'>;
+  readonly loadSeconds: Gauge<'model' | 'version'>;
+  readonly predictions: Histogram<'model' | 'version'>;
+  readonly anomalies: Counter<'model' | 'version' | 'feature'>;
+  /** Read at each scrape for the queue-depth gauge (the model manager sets it). */
+  queueDepths: () => { model: string; version: number; depth: number }[] = () => [];
+
+  constructor(options: { processMetrics?: boolean } = {}) {
+    const registers = [this.registry];
+    this.requests = new Counter({
+      name: 'atelier_requests_total',
+      help: 'Inference requests by model, version, API and HTTP status.',
+      labelNames: ['model', 'version', 'api', 'status'],
+      registers,
+    });
+    this.latency = new Histogram({
+      name: 'atelier_request_duration_seconds',
+      help: 'Time from a request reaching the data plane to its answer, in seconds.',
+      labelNames: ['model', 'version', 'api'],
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers,
+    });
+    this.batchSize = new Histogram({
+      name: 'atelier_batch_size',
+      help: 'Rows per model call after micro-batching.',
+      labelNames: ['model', 'version'],
+      buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024],
+      registers,
+    });
+    const metrics = this;
+    this.queueDepth = new Gauge({
+      name: 'atelier_queue_depth',
+      help: 'Requests waiting for a model call.',
+      labelNames: ['model', 'version'],
+      registers,
+      collect() {
+        this.reset();
+        for (const q of metrics.queueDepths()) this.set({ model: q.model, version: String(q.version) }, q.depth);
+      },
+    });
+    this.loadSeconds = new Gauge({
+      name: 'atelier_model_load_seconds',
+      help: 'Time to load and warm up a model version, in seconds.',
+      labelNames: ['model', 'version'],
+      registers,
+    });
+    this.predictions = new Histogram({
+      name: 'atelier_prediction_value',
+      help: 'Predicted values (regression), or the probability of the predicted class (classifiers).',
+      labelNames: ['model', 'version'],
+      buckets: VALUE_BUCKETS,
+      registers,
+    });
+    this.anomalies = new Counter({
+      name: 'atelier_input_anomalies_total',
+      help: 'Input values outside the training domain that were served (domain policy "accept").',
+      labelNames: ['model', 'version', 'feature'],
+      registers,
+    });
+    if (options.processMetrics !== false) collectDefaultMetrics({ register: this.registry, prefix: 'atelier_' });
+  }
+}

@@ -1,0 +1,105 @@
+import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
+import { once } from 'node:events';
+import { join } from 'node:path';
+import type { Prediction } from '../bundle/load.js';
+import type { RawColumn } from '../features/transform.js';
+
+export interface PredictionLogOptions {
+  dir: string;
+  /** Fraction of requests logged, 0 to 1 (default 1). */
+  sample?: number;
+  /** A file is closed and a new one started past this size (default 64 MiB). */
+  maxBytes?: number;
+  /** Random numbers for sampling (tests pass a fixed one). */
+  random?: () => number;
+}
+
+export interface LoggedRequest {
+  model: string;
+  version: number;
+  requestId: string;
+  columns: Map<string, RawColumn>;
+  rows: number;
+  predictions: Prediction[];
+}
+
+interface OpenFile {
+  stream: WriteStream;
+  bytes: number;
+}
+
+/**
+ * The prediction log: sampled requests with their answers as JSON Lines, one flat record per
+ * instance (the feature columns, `prediction`, `model`, `version`, `request_id`, `time`) so that
+ * `atelier data import` reads a log file as a dataset. One folder per model (its columns stay the
+ * same); files rotate by size and are named by start time and process.
+ */
+export class PredictionLog {
+  private readonly files = new Map<string, OpenFile>();
+  private readonly sample: number;
+  private readonly maxBytes: number;
+  private readonly random: () => number;
+  private sequence = 0;
+
+  constructor(private readonly options: PredictionLogOptions) {
+    this.sample = options.sample ?? 1;
+    this.maxBytes = options.maxBytes ?? 64 * 1024 * 1024;
+    this.random = options.random ?? Math.random;
+    mkdirSync(options.dir, { recursive: true });
+  }
+
+  record(entry: LoggedRequest): void {
+    if (this.sample < 1 && this.random() >= this.sample) return;
+    const time = new Date().toISOString();
+    let text = '';
+    for (let i = 0; i < entry.rows; i++) {
+      const record: Record<string, unknown> = {};
+      for (const [name, column] of entry.columns) {
+        const v = column[i];
+        record[name] = typeof v === 'number' && !Number.isFinite(v) ? null : v;
+      }
+      const p = entry.predictions[i]!;
+      if (typeof p === 'number') record.prediction = p;
+      else {
+        record.prediction = p.class;
+        record.probability = Math.max(...p.probabilities);
+      }
+      record.model = entry.model;
+      record.version = entry.version;
+      record.request_id = entry.requestId;
+      record.time = time;
+      text += JSON.stringify(record) + '\n';
+    }
+    this.write(entry.model, text);
+  }
+
+  private write(model: string, text: string): void {
+    const bytes = Buffer.byteLength(text);
+    let file = this.files.get(model);
+    if (file && file.bytes > 0 && file.bytes + bytes > this.maxBytes) {
+      file.stream.end();
+      file = undefined;
+    }
+    if (!file) {
+      const dir = join(this.options.dir, model);
+      mkdirSync(dir, { recursive: true });
+      const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+      const name = `predictions-${stamp}-${process.pid}-${String(this.sequence++).padStart(4, '0')}.jsonl`;
+      file = { stream: createWriteStream(join(dir, name), { flags: 'a' }), bytes: 0 };
+      this.files.set(model, file);
+    }
+    file.bytes += bytes;
+    file.stream.write(text);
+  }
+
+  async close(): Promise<void> {
+    const open = [...this.files.values()];
+    this.files.clear();
+    await Promise.all(
+      open.map(async (f) => {
+        f.stream.end();
+        await once(f.stream, 'finish');
+      }),
+    );
+  }
+}

@@ -1,0 +1,155 @@
+import { randomUUID } from 'node:crypto';
+import type { FastifyInstance } from 'fastify';
+import { AtelierError } from '../core/errors.js';
+import type { LoadedBundle } from '../bundle/load.js';
+import type { SignatureTensor } from '../bundle/format.js';
+import type { DataPlane, ModelTarget } from './dataplane.js';
+
+/**
+ * The Open Inference Protocol v2 (KServe, Triton, MLServer) over the data plane:
+ *   GET  /v2, /v2/health/live, /v2/health/ready
+ *   GET  /v2/models/{m}[/versions/{v}]          metadata
+ *   GET  /v2/models/{m}[/versions/{v}]/ready
+ *   POST /v2/models/{m}[/versions/{v}]/infer    {inputs: [{name, shape, datatype, data}]} -> {outputs: [...]}
+ */
+
+const DATATYPES: Record<SignatureTensor['dtype'], string> = { float64: 'FP64', float32: 'FP32', int64: 'INT64', string: 'BYTES', bool: 'BOOL' };
+const NUMERIC = new Set(['FP16', 'FP32', 'FP64', 'INT8', 'INT16', 'INT32', 'INT64', 'UINT8', 'UINT16', 'UINT32', 'UINT64']);
+const INTEGER = new Set(['INT8', 'INT16', 'INT32', 'INT64', 'UINT8', 'UINT16', 'UINT32', 'UINT64']);
+const KNOWN = new Set([...NUMERIC, 'BOOL', 'BYTES']);
+
+interface RequestTensor {
+  name: string;
+  shape: number[];
+  datatype: string;
+  data: unknown;
+}
+
+function tensorMetadata(t: SignatureTensor) {
+  return { name: t.name, datatype: DATATYPES[t.dtype], shape: [-1, ...t.shape] };
+}
+
+/** Row-major flattening of nested data. */
+function flatten(data: unknown): unknown[] {
+  if (!Array.isArray(data)) return [data];
+  return data.some(Array.isArray) ? (data.flat(Infinity) as unknown[]) : data;
+}
+
+/** Whether a tensor's datatype fits an input of the signature. */
+function accepts(input: SignatureTensor, datatype: string): boolean {
+  if (input.dtype === 'string') return datatype === 'BYTES';
+  if (input.dtype === 'bool') return datatype === 'BOOL';
+  if (input.dtype === 'int64') return INTEGER.has(datatype);
+  return NUMERIC.has(datatype);
+}
+
+/** The infer body as rows keyed by input name: one row per entry of each tensor's first dimension. */
+export function inferRows(body: unknown, bundle: LoadedBundle): unknown[] {
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) throw new AtelierError('REQUEST_INVALID', 'the request body must be an object with "inputs"');
+  const inputs = (body as { inputs?: unknown }).inputs;
+  if (!Array.isArray(inputs) || inputs.length === 0) throw new AtelierError('REQUEST_INVALID', '"inputs" must be a non-empty list of tensors {name, shape, datatype, data}');
+  const signature = new Map(bundle.manifest.signature.inputs.map((t) => [t.name, t]));
+  let rows = -1;
+  const columns = new Map<string, unknown[]>();
+  inputs.forEach((raw, index) => {
+    const t = raw as Partial<RequestTensor>;
+    const where = `inputs[${index}]${typeof t?.name === 'string' ? ` ("${t.name}")` : ''}`;
+    if (t === null || typeof t !== 'object' || typeof t.name !== 'string') throw new AtelierError('REQUEST_INVALID', `${where}: expected {name, shape, datatype, data}`);
+    if (!Array.isArray(t.shape) || t.shape.length === 0 || !t.shape.every((d) => Number.isInteger(d) && d >= 0)) {
+      throw new AtelierError('REQUEST_INVALID', `${where}: "shape" must be a list of sizes, the first being the number of rows`);
+    }
+    if (typeof t.datatype !== 'string' || !KNOWN.has(t.datatype)) {
+      throw new AtelierError('REQUEST_INVALID', `${where}: datatype ${JSON.stringify(t.datatype)} is not one of ${[...KNOWN].join(', ')}`);
+    }
+    const input = signature.get(t.name);
+    if (!input) throw new AtelierError('INPUT_INVALID', `${where}: unknown input "${t.name}"; the model takes ${[...signature.keys()].join(', ')}`, { feature: t.name });
+    if (!accepts(input, t.datatype)) {
+      throw new AtelierError('INPUT_INVALID', `${where}: input "${t.name}" is ${DATATYPES[input.dtype]}; got datatype ${t.datatype}`, { feature: t.name, expected: DATATYPES[input.dtype], got: t.datatype });
+    }
+    const values = flatten(t.data);
+    const size = t.shape.reduce((a, b) => a * b, 1);
+    if (values.length !== size) {
+      throw new AtelierError('INPUT_INVALID', `${where}: shape [${t.shape.join(', ')}] holds ${size} values; data has ${values.length}`, { feature: t.name });
+    }
+    if (size !== t.shape[0]) {
+      throw new AtelierError('INPUT_INVALID', `${where}: input "${t.name}" takes one value per row; shape [${t.shape.join(', ')}] has ${size / t.shape[0]!} per row`, { feature: t.name });
+    }
+    if (rows >= 0 && t.shape[0] !== rows) throw new AtelierError('INPUT_INVALID', `${where}: ${t.shape[0]} rows; the inputs before it have ${rows}`, { feature: t.name });
+    rows = t.shape[0]!;
+    columns.set(t.name, values);
+  });
+  return Array.from({ length: rows }, (_v, i) => Object.fromEntries([...columns].map(([name, values]) => [name, values[i]])));
+}
+
+function versionOf(params: { version?: string }): number | undefined {
+  if (params.version === undefined) return undefined;
+  if (!/^\d+$/.test(params.version)) throw new AtelierError('REQUEST_INVALID', `version "${params.version}" is not a number`);
+  return Number(params.version);
+}
+
+function targetOf(params: { model: string; version?: string }): ModelTarget {
+  const version = versionOf(params);
+  return version === undefined ? { model: params.model } : { model: params.model, version };
+}
+
+export function registerV2Routes(app: FastifyInstance, plane: DataPlane): void {
+  app.get('/v2', async () => plane.serverMetadata());
+  app.get('/v2/health/live', async () => ({ live: plane.live() }));
+  app.get('/v2/health/ready', async (_request, reply) => {
+    const ready = plane.ready();
+    return reply.status(ready ? 200 : 503).send({ ready });
+  });
+
+  const metadata = async (request: { params: unknown }) => {
+    const { model, version, versions, manifest } = plane.metadata(targetOf(request.params as { model: string; version?: string }));
+    return {
+      name: model,
+      versions: versions.map(String),
+      platform: `atelier-${manifest.family}`,
+      inputs: manifest.signature.inputs.map(tensorMetadata),
+      outputs: manifest.signature.outputs.map(tensorMetadata),
+      parameters: { version: String(version), task: manifest.task },
+    };
+  };
+  app.get('/v2/models/:model', metadata);
+  app.get('/v2/models/:model/versions/:version', metadata);
+
+  const ready = async (request: { params: unknown }, reply: { status(code: number): { send(body: unknown): unknown } }) => {
+    const target = targetOf(request.params as { model: string; version?: string });
+    const isReady = plane.modelReady(target);
+    return reply.status(isReady ? 200 : 503).send({ name: target.model, ready: isReady });
+  };
+  app.get('/v2/models/:model/ready', ready);
+  app.get('/v2/models/:model/versions/:version/ready', ready);
+
+  const infer = async (request: { params: unknown; body: unknown; id: string }) => {
+    const body = request.body as { id?: unknown; outputs?: { name?: unknown }[] } | null;
+    const id = typeof body?.id === 'string' ? body.id : randomUUID();
+    const result = await plane.infer(targetOf(request.params as { model: string; version?: string }), {
+      api: 'infer',
+      requestId: id,
+      decode: (bundle) => inferRows(body, bundle),
+    });
+    const n = result.predictions.length;
+    const { bundle, outputs } = result;
+    const classes = bundle.manifest.classes;
+    let tensors: { name: string; shape: number[]; datatype: string; data: unknown[] }[];
+    if (!classes) tensors = [{ name: 'prediction', shape: [n], datatype: 'FP64', data: Array.from(outputs) }];
+    else {
+      const rows = result.predictions as { class: string; probabilities: number[] }[];
+      tensors = [
+        { name: 'class', shape: [n], datatype: 'BYTES', data: rows.map((p) => p.class) },
+        { name: 'probabilities', shape: [n, classes.length], datatype: 'FP64', data: rows.flatMap((p) => p.probabilities) },
+      ];
+    }
+    const wanted = Array.isArray(body?.outputs) ? body.outputs.map((o) => o?.name) : undefined;
+    if (wanted) {
+      const unknown = wanted.find((w) => !tensors.some((t) => t.name === w));
+      if (unknown !== undefined) throw new AtelierError('REQUEST_INVALID', `unknown output ${JSON.stringify(unknown)}; the model answers ${tensors.map((t) => t.name).join(', ')}`);
+      tensors = tensors.filter((t) => wanted.includes(t.name));
+    }
+    return { model_name: result.model, model_version: String(result.version), id, parameters: {}, outputs: tensors };
+  };
+  app.post('/v2/models/:model/infer', infer);
+  app.post('/v2/models/:model/versions/:version/infer', infer);
+}
