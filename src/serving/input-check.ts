@@ -46,7 +46,8 @@ export function featureDomains(bundle: LoadedBundle, stats: { features?: Record<
     if (f.kind !== 'categorical' || f.encoder.kind !== 'vocabulary') continue;
     // Values outside the vocabulary are served (hashed into its out-of-vocabulary buckets) but are
     // outside what the model learned from: anomalies.
-    if (f.sources.length !== 1) continue;
+    // Only raw inputs are checked here: a derived column is computed from them (and checked there).
+    if (f.sources.length !== 1 || !bundle.transform.inputs.some((i) => i.name === f.sources[0])) continue;
     categorical.set(f.sources[0]!, new Set(f.encoder.values));
   }
   return { numeric, categorical };
