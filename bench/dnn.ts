@@ -9,8 +9,9 @@
  * Each path first shows its answer is right (CHECK_EPOCHS epochs over the first CHECK_ROWS training
  * rows; held-out RMSE must be far below the label's std), then one timed epoch over all train rows.
  *  - torch: bench/dnn_peer.py, torch.set_num_threads(THREADS);
- *  - current: dnnFamily.fit as it is (shuffle, batch copy, network.trainOnBatch per batch);
- *  - fast-js / fast-tf: src/models/dnn/fast-train.ts in the same loop (shuffle, batch copy).
+ *  - dnn family fit: dnnFamily.fit as training runs it (the fast path, on two threads from 100k rows);
+ *  - fast-js / fast-tf: src/models/dnn/fast-train.ts in the same loop (shuffle, batch copy);
+ *  - fast, 2 threads: src/models/dnn/parallel-train.ts, each batch split between two threads.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -19,6 +20,7 @@ import { join } from 'node:path';
 import { seededRandom } from '../src/core/random.js';
 import type { Matrix } from '../src/features/transform.js';
 import { FastDenseTrainer } from '../src/models/dnn/fast-train.js';
+import { ParallelDenseTrainer } from '../src/models/dnn/parallel-train.js';
 import { dnnFamily } from '../src/models/dnn/index.js';
 import { buildNetwork } from '../src/models/dnn/network.js';
 import { targetScale } from '../src/models/tf-training.js';
@@ -97,11 +99,12 @@ async function current(rows: number, epochs: number): Promise<{ seconds: number;
 }
 
 /** The family's loop (seeded shuffle, batch copy into one reused buffer) with the fast step. */
-async function fast(rows: number, epochs: number, elementwise: 'js' | 'tf'): Promise<{ seconds: number; rmse: number }> {
+async function fast(rows: number, epochs: number, elementwise: 'js' | 'tf', threads = 1): Promise<{ seconds: number; rmse: number }> {
   const train = trainOf(rows);
   const target = targetScale('regression', train.y);
   const network = buildNetwork(tf, COLS, PARAMS, 42, 1, 'regression');
-  const trainer = new FastDenseTrainer(tf, network, { learningRate: LR, elementwise });
+  const options = { learningRate: LR, elementwise };
+  const trainer = threads > 1 ? await ParallelDenseTrainer.create(tf, network, options, BATCH) : new FastDenseTrainer(tf, network, options);
   const random = seededRandom(42);
   const xs = new Float32Array(BATCH * COLS);
   const ys = new Float32Array(BATCH);
@@ -120,6 +123,7 @@ async function fast(rows: number, epochs: number, elementwise: 'js' | 'tf'): Pro
   }
   trainer.syncToNetwork();
   const seconds = (performance.now() - t) / 1000;
+  if (trainer instanceof ParallelDenseTrainer) await trainer.close();
   const pred = tf.tidy(() => (network.predict(tf.tensor2d(heldX.data, [heldX.rows, COLS])) as ReturnType<typeof tf.tensor>).dataSync());
   const out = Float64Array.from(pred, (v) => v * target.std + target.mean);
   network.dispose();
@@ -134,9 +138,10 @@ async function measure(name: string, run: (rows: number, epochs: number) => Prom
   console.log(`  ${name}: ${(ntr / timed.seconds / 1000).toFixed(0)}k rows/s`);
 }
 
-if (CURRENT) await measure('current (trainOnBatch)', current);
+if (CURRENT) await measure('dnn family fit (as trained)', current);
 await measure('fast, JS elementwise', (r, e) => fast(r, e, 'js'));
 await measure('fast, tf elementwise', (r, e) => fast(r, e, 'tf'));
+await measure('fast, tf, 2 threads', (r, e) => fast(r, e, 'tf', 2));
 
 const torch = results.find((r) => r.name.startsWith('torch'));
 console.log(`\n${'path'.padEnd(30)} ${'rows/s'.padStart(10)} ${'epoch s'.padStart(8)} ${'vs torch'.padStart(9)}  check RMSE (${CHECK_EPOCHS} ep x ${CHECK_ROWS / 1000}k)  1-epoch RMSE`);

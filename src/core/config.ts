@@ -21,6 +21,13 @@ const dnnModel = z.strictObject({
   dropout: z.number().min(0).max(0.9).default(0).describe('Dropout rate after each hidden layer.'),
   l2: z.number().min(0).default(0).describe('L2 penalty on the hidden layers\' kernels.'),
   batch_norm: z.boolean().default(false).describe('Batch normalization after each hidden layer.'),
+  threads: z
+    .number()
+    .int()
+    .min(1)
+    .max(2)
+    .optional()
+    .describe('Threads for the dense fast path (plain relu regressors with Adam): 2 splits each batch of 256 rows or more between two threads (default: 2 on 100,000 training rows or more, else 1).'),
 });
 
 // Defaults of the linear family live with its solver (src/models/linear/params.ts, LINEAR_PARAMS),

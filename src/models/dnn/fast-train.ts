@@ -26,7 +26,8 @@ interface WasmHeapBackend {
   typedArrayFromHeap(t: { shape: number[]; dtype: string; dataId: unknown }): Float32Array;
 }
 
-interface DenseState {
+/** One dense layer's weights as the gradient code reads them (shared with the worker thread). */
+export interface DenseWeights {
   inputs: number;
   units: number;
   relu: boolean;
@@ -34,10 +35,102 @@ interface DenseState {
   bias: Float32Array;
   /** Kernel transposed ([units, inputs]), kept up to date for the backward matmul. */
   kernelT: Float32Array;
+}
+
+/** A layer's gradient, written by denseGradients. */
+export interface DenseGradient {
+  kernel: Float32Array;
+  bias: Float32Array;
+}
+
+interface DenseState extends DenseWeights {
   mKernel: Float32Array;
   vKernel: Float32Array;
   mBias: Float32Array;
   vBias: Float32Array;
+}
+
+export type Elementwise = 'js' | 'tf';
+
+/** A Float32Array of `n` on shared memory, so a worker thread can read or write it. */
+export function sharedFloats(n: number): Float32Array {
+  return new Float32Array(new SharedArrayBuffer(n * 4));
+}
+
+/**
+ * Gradients of the batch's mean squared error over `total` rows, from the `count` rows given
+ * (`xs` row-major [count, inputs], `ys` [count, outputs], already scaled): with `total` the whole
+ * batch, gradients of two halves add up to the batch's. Writes `grads`; returns the rows' sum of
+ * squared errors.
+ */
+export function denseGradients(
+  tf: typeof TF,
+  layers: DenseWeights[],
+  xs: Float32Array,
+  ys: Float32Array,
+  count: number,
+  total: number,
+  elementwise: Elementwise,
+  grads: DenseGradient[],
+): number {
+  const heap = tf.backend() as unknown as WasmHeapBackend;
+  const depth = layers.length;
+  const inputs = layers[0]!.inputs;
+  const outputs = layers[depth - 1]!.units;
+  let squared = 0;
+  tf.tidy(() => {
+    const x = tf.tensor2d(xs.subarray(0, count * inputs), [count, inputs]);
+    const acts: TF.Tensor[] = [x];
+    for (const layer of layers) {
+      const w = tf.tensor2d(layer.kernel, [layer.inputs, layer.units]);
+      const b = tf.tensor1d(layer.bias);
+      acts.push(tf.fused.matMul({ a: acts[acts.length - 1]!, b: w, bias: b, activation: layer.relu ? 'relu' : 'linear' }));
+    }
+    // d(loss)/d(output) for the mean over the batch's rows and outputs of (out - y)^2.
+    const out = heap.typedArrayFromHeap(acts[depth]!);
+    const d = new Float32Array(count * outputs);
+    const scale = 2 / (total * outputs);
+    for (let i = 0; i < count * outputs; i++) {
+      const e = out[i]! - ys[i]!;
+      squared += e * e;
+      d[i] = e * scale;
+    }
+    let dz: TF.Tensor = tf.tensor2d(d, [count, outputs]);
+    for (let l = depth - 1; l >= 0; l--) {
+      const layer = layers[l]!;
+      const a = acts[l]!;
+      // Weight gradient a^T dz, with a transposed explicitly so the matmul runs on XNNPACK.
+      let aT: TF.Tensor;
+      if (elementwise === 'tf') aT = tf.transpose(a);
+      else aT = tf.tensor2d(transposeInto(heap.typedArrayFromHeap(a), count, layer.inputs, new Float32Array(count * layer.inputs)), [layer.inputs, count]);
+      grads[l]!.kernel.set(heap.typedArrayFromHeap(tf.matMul(aT, dz)));
+      const gb = grads[l]!.bias;
+      if (elementwise === 'tf') gb.set(tf.sum(dz, 0).dataSync() as Float32Array);
+      else {
+        gb.fill(0);
+        const dv = heap.typedArrayFromHeap(dz);
+        for (let r = 0; r < count; r++) {
+          const o = r * layer.units;
+          for (let c = 0; c < layer.units; c++) gb[c]! += dv[o + c]!;
+        }
+      }
+      if (l > 0) {
+        // Gradient into the previous activation: dz W^T (W^T kept in JS), times relu'(a).
+        const dh = tf.matMul(dz, tf.tensor2d(layer.kernelT, [layer.units, layer.inputs]));
+        const relu = layers[l - 1]!.relu;
+        if (!relu) dz = dh;
+        else if (elementwise === 'tf') dz = tf.mul(dh, tf.step(a));
+        else {
+          // dh is this step's own output: masking it in place is safe.
+          const av = heap.typedArrayFromHeap(a);
+          const hv = heap.typedArrayFromHeap(dh);
+          for (let i = 0; i < hv.length; i++) if (!(av[i]! > 0)) hv[i] = 0;
+          dz = dh;
+        }
+      }
+    }
+  });
+  return squared;
 }
 
 export interface FastTrainOptions {
@@ -50,7 +143,7 @@ export interface FastTrainOptions {
    * 'js': relu mask, bias sums and activation transposes in JS on heap views;
    * 'tf' (default, faster in bench/dnn.ts): the same with tf ops (step, mul, sum, transpose).
    */
-  elementwise?: 'js' | 'tf';
+  elementwise?: Elementwise;
 }
 
 interface LayerLike {
@@ -94,12 +187,11 @@ export class FastDenseTrainer {
   private readonly beta1: number;
   private readonly beta2: number;
   private readonly epsilon: number;
-  private readonly elementwise: 'js' | 'tf';
+  readonly elementwise: Elementwise;
   private accBeta1: number;
   private accBeta2: number;
   learningRate: number;
-  /** Scratch for transposes of activations (the largest is batch x widest layer). */
-  private scratch = new Float32Array(0);
+  private grads: DenseGradient[] | undefined;
 
   constructor(
     private readonly tf: typeof TF,
@@ -117,14 +209,17 @@ export class FastDenseTrainer {
       const [k, b] = layer.getWeights();
       const [inputs, units] = k!.shape as [number, number];
       const kernel = k!.dataSync() as Float32Array;
-      const copy = Float32Array.from(kernel);
+      const copy = sharedFloats(inputs * units);
+      copy.set(kernel);
+      const bias = sharedFloats(units);
+      bias.set(b!.dataSync() as Float32Array);
       return {
         inputs,
         units,
         relu: layer.getConfig()['activation'] === 'relu',
         kernel: copy,
-        bias: Float32Array.from(b!.dataSync() as Float32Array),
-        kernelT: transposeInto(copy, inputs, units, new Float32Array(inputs * units)),
+        bias,
+        kernelT: transposeInto(copy, inputs, units, sharedFloats(inputs * units)),
         mKernel: new Float32Array(inputs * units),
         vKernel: new Float32Array(inputs * units),
         mBias: new Float32Array(units),
@@ -141,83 +236,36 @@ export class FastDenseTrainer {
     return this.layers[this.layers.length - 1]!.units;
   }
 
+  /** The weights the gradient code reads (on shared memory). */
+  get weights(): DenseWeights[] {
+    return this.layers;
+  }
+
+  /** Room for one gradient per layer, on shared memory. */
+  newGradients(): DenseGradient[] {
+    return this.layers.map((l) => ({ kernel: sharedFloats(l.inputs * l.units), bias: sharedFloats(l.units) }));
+  }
+
   /**
    * One Adam step on a batch: `xs` row-major [size, inputs], `ys` [size, outputs] (already
    * scaled). Returns the batch's mean squared error before the step (what trainOnBatch returns).
    */
   step(xs: Float32Array, ys: Float32Array, size: number): number {
-    const tf = this.tf;
-    const heap = tf.backend() as unknown as WasmHeapBackend;
-    const layers = this.layers;
-    const depth = layers.length;
-    const outputs = this.outputs;
-    let loss = 0;
-    tf.tidy(() => {
-      const x = tf.tensor2d(xs.subarray(0, size * this.inputs), [size, this.inputs]);
-      const acts: TF.Tensor[] = [x];
-      for (const layer of layers) {
-        const w = tf.tensor2d(layer.kernel, [layer.inputs, layer.units]);
-        const b = tf.tensor1d(layer.bias);
-        acts.push(tf.fused.matMul({ a: acts[acts.length - 1]!, b: w, bias: b, activation: layer.relu ? 'relu' : 'linear' }));
-      }
-      // d(loss)/d(output) for the mean over rows and outputs of (out - y)^2.
-      const out = heap.typedArrayFromHeap(acts[depth]!);
-      const d = new Float32Array(size * outputs);
-      const scale = 2 / (size * outputs);
-      for (let i = 0; i < size * outputs; i++) {
-        const e = out[i]! - ys[i]!;
-        loss += e * e;
-        d[i] = e * scale;
-      }
-      loss /= size * outputs;
-      let dz: TF.Tensor = tf.tensor2d(d, [size, outputs]);
-      for (let l = depth - 1; l >= 0; l--) {
-        const layer = layers[l]!;
-        const a = acts[l]!;
-        // Weight gradient a^T dz, with a transposed explicitly so the matmul runs on XNNPACK.
-        let aT: TF.Tensor;
-        if (this.elementwise === 'tf') aT = tf.transpose(a);
-        else {
-          const n = size * layer.inputs;
-          if (this.scratch.length < n) this.scratch = new Float32Array(n);
-          const view = this.scratch.subarray(0, n);
-          transposeInto(heap.typedArrayFromHeap(a), size, layer.inputs, view);
-          aT = tf.tensor2d(view, [layer.inputs, size]);
-        }
-        const gW = tf.matMul(aT, dz);
-        let gb: Float32Array;
-        if (this.elementwise === 'tf') gb = tf.sum(dz, 0).dataSync() as Float32Array;
-        else {
-          gb = new Float32Array(layer.units);
-          const dv = heap.typedArrayFromHeap(dz);
-          for (let r = 0; r < size; r++) {
-            const o = r * layer.units;
-            for (let c = 0; c < layer.units; c++) gb[c]! += dv[o + c]!;
-          }
-        }
-        if (l > 0) {
-          // Gradient into the previous activation: dz W^T (W^T kept in JS), times relu'(a).
-          const dh = tf.matMul(dz, tf.tensor2d(layer.kernelT, [layer.units, layer.inputs]));
-          const relu = layers[l - 1]!.relu;
-          if (!relu) dz = dh;
-          else if (this.elementwise === 'tf') dz = tf.mul(dh, tf.step(a));
-          else {
-            // dh is this step's own output: masking it in place is safe.
-            const av = heap.typedArrayFromHeap(a);
-            const hv = heap.typedArrayFromHeap(dh);
-            for (let i = 0; i < hv.length; i++) if (!(av[i]! > 0)) hv[i] = 0;
-            dz = dh;
-          }
-        }
-        // Adam reads gW from the heap after every allocation of this layer's backward step.
-        this.adam(layer.kernel, layer.mKernel, layer.vKernel, heap.typedArrayFromHeap(gW));
-        this.adam(layer.bias, layer.mBias, layer.vBias, gb);
-        transposeInto(layer.kernel, layer.inputs, layer.units, layer.kernelT);
-      }
+    this.grads ??= this.newGradients();
+    const squared = denseGradients(this.tf, this.layers, xs, ys, size, size, this.elementwise, this.grads);
+    this.apply(this.grads);
+    return squared / (size * this.outputs);
+  }
+
+  /** Applies one Adam step with the batch's gradients. */
+  apply(grads: DenseGradient[]): void {
+    this.layers.forEach((layer, l) => {
+      this.adam(layer.kernel, layer.mKernel, layer.vKernel, grads[l]!.kernel);
+      this.adam(layer.bias, layer.mBias, layer.vBias, grads[l]!.bias);
+      transposeInto(layer.kernel, layer.inputs, layer.units, layer.kernelT);
     });
     this.accBeta1 *= this.beta1;
     this.accBeta2 *= this.beta2;
-    return loss;
   }
 
   /** tf.train.adam's update for one weight, on the JS master copy. */

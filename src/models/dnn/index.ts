@@ -8,6 +8,8 @@ import { outputWidthOf, type FitInput, type FitSummary, type ModelFamily, type T
 import { taskLoss } from '../losses.js';
 import { seededRandom, shuffledIndices, tensorflow } from '../tf.js';
 import { FastDenseTrainer, fastPathUnsupported } from './fast-train.js';
+import { ParallelDenseTrainer } from './parallel-train.js';
+import { availableParallelism } from 'node:os';
 import { loadLayersModel, saveLayersModel } from './files.js';
 import { buildNetwork, decayKernels, makeOptimizer, scheduledRate, setLearningRate } from './network.js';
 import { BestWeights, dropoutLayers, epochTrainLoss, lossFunction, networkEpochReport, targetScale, warmStartFrom } from '../tf-training.js';
@@ -85,6 +87,9 @@ function batchOf(x: Matrix, y: Float64Array, order: Uint32Array, start: number, 
   return { xs, ys };
 }
 
+/** Training rows from which the fast path uses two threads by default. */
+const PARALLEL_MIN_ROWS = 100_000;
+
 export const dnnFamily: ModelFamily<DnnModelConfig> = {
   name: 'dnn',
   warmStart: true,
@@ -102,10 +107,15 @@ export const dnnFamily: ModelFamily<DnnModelConfig> = {
     if (input.warmStart) await warmStartFrom(tf, network, input.warmStart);
     // Plain dense regressors with Adam train on a hand-written path (3.5x the layers loop, see
     // fast-train.ts); anything else takes TF.js's own trainOnBatch.
+    // Large sets split each batch between two threads (parallel-train.ts).
+    const threads = input.params.threads ?? (input.train.x.rows >= PARALLEL_MIN_ROWS && availableParallelism() > 1 ? 2 : 1);
+    const fastOptions = { learningRate: training.learningRate };
     const fast =
-      fastPathUnsupported(network, input.task, training.optimizer) === undefined
-        ? new FastDenseTrainer(tf, network, { learningRate: training.learningRate })
-        : undefined;
+      fastPathUnsupported(network, input.task, training.optimizer) !== undefined
+        ? undefined
+        : threads > 1 && training.batchSize >= 256
+          ? await ParallelDenseTrainer.create(tf, network, fastOptions, training.batchSize)
+          : new FastDenseTrainer(tf, network, fastOptions);
     const model = new DnnModel(tf, network, target, head);
     const random = seededRandom(training.seed);
     // TF.js's seeded dropout draws the same mask for the same seed: a new seed every step.
@@ -115,47 +125,51 @@ export const dnnFamily: ModelFamily<DnnModelConfig> = {
     const best = new BestWeights(training.earlyStoppingPatience);
     let epochsRun = 0;
     let stoppedEarly = false;
-    for (let epoch = 1; epoch <= training.epochs; epoch++) {
-      const rate = scheduledRate(training.learningRate, epoch, training.epochs, training.schedule, training.decayRate);
-      if (fast) fast.learningRate = rate;
-      else setLearningRate(optimizer, rate);
-      const order = shuffledIndices(train.x.rows, random);
-      let squared = 0;
-      for (let start = 0; start < order.length; start += training.batchSize) {
-        const size = Math.min(training.batchSize, order.length - start);
-        const { xs, ys } = batchOf(train.x, train.y, order, start, size, target, head);
-        let batchLoss: number;
-        if (fast) {
-          batchLoss = fast.step(xs, ys, size);
-        } else {
-          const xt = tf.tensor2d(xs, [size, train.x.cols]);
-          const yt = tf.tensor2d(ys, [size, head.outputs]);
-          step++;
-          for (const d of dropouts) d.layer.seed = d.seed + 7919 * step;
-          const loss = await network.trainOnBatch(xt, yt);
-          xt.dispose();
-          yt.dispose();
-          if (training.optimizer === 'adamw') decayKernels(tf, network, rate * (training.weightDecay ?? 0.01));
-          batchLoss = Array.isArray(loss) ? loss[0]! : loss;
+    try {
+      for (let epoch = 1; epoch <= training.epochs; epoch++) {
+        const rate = scheduledRate(training.learningRate, epoch, training.epochs, training.schedule, training.decayRate);
+        if (fast) fast.learningRate = rate;
+        else setLearningRate(optimizer, rate);
+        const order = shuffledIndices(train.x.rows, random);
+        let squared = 0;
+        for (let start = 0; start < order.length; start += training.batchSize) {
+          const size = Math.min(training.batchSize, order.length - start);
+          const { xs, ys } = batchOf(train.x, train.y, order, start, size, target, head);
+          let batchLoss: number;
+          if (fast) {
+            batchLoss = fast.step(xs, ys, size);
+          } else {
+            const xt = tf.tensor2d(xs, [size, train.x.cols]);
+            const yt = tf.tensor2d(ys, [size, head.outputs]);
+            step++;
+            for (const d of dropouts) d.layer.seed = d.seed + 7919 * step;
+            const loss = await network.trainOnBatch(xt, yt);
+            xt.dispose();
+            yt.dispose();
+            if (training.optimizer === 'adamw') decayKernels(tf, network, rate * (training.weightDecay ?? 0.01));
+            batchLoss = Array.isArray(loss) ? loss[0]! : loss;
+          }
+          squared += batchLoss * size;
         }
-        squared += batchLoss * size;
+        // The fast path keeps its own weights; predict, histograms and early stopping read the network.
+        fast?.syncToNetwork();
+        let trainLoss: number;
+        try {
+          trainLoss = epochTrainLoss(input.task, squared, order.length, target.std, epoch);
+        } catch (error) {
+          network.dispose();
+          throw error;
+        }
+        const evalLoss = input.eval ? taskLoss(input.task, await model.predict(input.eval.x), head.outputs, input.eval.y).value : undefined;
+        epochsRun = epoch;
+        input.onEpoch?.(networkEpochReport(input.task, network, epoch, training.epochs, trainLoss, evalLoss));
+        if (best.observe(epoch, evalLoss ?? trainLoss, network)) {
+          stoppedEarly = true;
+          break;
+        }
       }
-      // The fast path keeps its own weights; predict, histograms and early stopping read the network.
-      fast?.syncToNetwork();
-      let trainLoss: number;
-      try {
-        trainLoss = epochTrainLoss(input.task, squared, order.length, target.std, epoch);
-      } catch (error) {
-        network.dispose();
-        throw error;
-      }
-      const evalLoss = input.eval ? taskLoss(input.task, await model.predict(input.eval.x), head.outputs, input.eval.y).value : undefined;
-      epochsRun = epoch;
-      input.onEpoch?.(networkEpochReport(input.task, network, epoch, training.epochs, trainLoss, evalLoss));
-      if (best.observe(epoch, evalLoss ?? trainLoss, network)) {
-        stoppedEarly = true;
-        break;
-      }
+    } finally {
+      if (fast instanceof ParallelDenseTrainer) await fast.close();
     }
     // The saved config keeps the seeds the network was built with.
     for (const d of dropouts) d.layer.seed = d.seed;

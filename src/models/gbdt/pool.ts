@@ -5,30 +5,11 @@
  * SharedArrayBuffers. Histogram builds and partitions are split between the threads by rows;
  * the main thread does share 0 while the workers do the rest.
  */
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { startWorker } from '../../core/worker-start.js';
 import { binFeatures } from './binning.js';
 import { quantizeGradients, type GradientScale } from './quantize.js';
 import { combineSlots, SLOTS_PER_PAGE, type HistJob, packJobs, runJobs, runPartitions, slotDoubles } from './histogram.js';
-
-/**
- * Starts the worker module next to this one: worker.js once compiled; under tsx (running from
- * source) worker.ts, through a small bootstrap that registers tsx in the worker first, because
- * Node 20 does not apply the parent's `--import tsx` to worker threads.
- */
-function startWorker(): Worker {
-  const here = import.meta.url;
-  const source = /\.[cm]?ts$/.test(new URL(here).pathname);
-  if (!source) return new Worker(new URL('./worker.js', here));
-  const target = new URL('./worker.ts', here).href;
-  let tsx: string;
-  try {
-    tsx = import.meta.resolve('tsx/esm/api');
-  } catch {
-    throw new Error('gbdt: running from TypeScript source needs tsx (to load worker.ts); use threads: 1 or the compiled build');
-  }
-  const bootstrap = `import(${JSON.stringify(tsx)}).then((api) => { api.register(); return import(${JSON.stringify(target)}); }).catch((e) => { throw e; });`;
-  return new Worker(bootstrap, { eval: true });
-}
 
 /** Below about this many cell updates a job runs on the main thread alone. */
 const SMALL_WORK = 200_000;
@@ -74,7 +55,7 @@ export class TrainingMemory {
   async start(): Promise<void> {
     const ready: Promise<void>[] = [];
     for (let t = 1; t < this.threads; t++) {
-      const worker = startWorker();
+      const worker = startWorker(import.meta.url, 'worker');
       const index = this.workers.length;
       this.workers.push(worker);
       ready.push(
