@@ -93,6 +93,17 @@ describe('blessing: champion against challenger (housing)', () => {
     ]);
   });
 
+  test('the registry keeps with each version its importance, charts, split, config hash and verdict', async () => {
+    const shown = await ok(cwd, ['models', 'show', 'houses@2']);
+    assert.deepEqual(shown.evaluation.importance.features.slice(0, 2).map((f: any) => f.feature).sort(), ['LSTAT', 'RM']);
+    assert.equal(shown.evaluation.importance.metric, 'rmse');
+    assert.ok(['importance', 'residuals', 'training'].every((c) => c in shown.evaluation.charts), Object.keys(shown.evaluation.charts).join());
+    assert.equal(shown.verdict.blessed, true);
+    assert.match(shown.run.configHash, /^[0-9a-f]{64}$/);
+    assert.equal(shown.run.params.split.evalRows, first.rows.eval);
+    assert.ok(shown.run.params.parameters, 'a summary of the learned parameters');
+  });
+
   test('the verdict travels with an exported bundle, so the importing workspace may promote it', async () => {
     const archive = join(tempDir(), 'houses.tgz');
     await ok(cwd, ['models', 'export', 'houses@2', archive]);

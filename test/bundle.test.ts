@@ -77,8 +77,10 @@ describe('model bundle', () => {
   test('bundle.json lists every file with its hash, and a signature', () => {
     const manifest = JSON.parse(readFileSync(join(trained.bundleDir, 'bundle.json'), 'utf8'));
     assert.deepEqual(Object.keys(manifest.files).sort(), [
+      'evaluation/charts/importance.svg',
       'evaluation/charts/residuals.svg',
       'evaluation/charts/training.svg',
+      'evaluation/importance.json',
       'evaluation/metrics.json',
       'evaluation/report.json',
       'model/model.json',

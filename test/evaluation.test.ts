@@ -219,14 +219,14 @@ describe('atelier evaluate: metrics by task, slices, importance, report', () => 
 
   test('training stores the held-out report and charts in the bundle; models show lists them', async () => {
     const show = await ok(ws, ['models', 'show', 'expensive']);
-    assert.deepEqual(Object.keys(show.evaluation.charts), ['calibration', 'confusion', 'pr', 'roc', 'training']);
+    assert.deepEqual(Object.keys(show.evaluation.charts), ['calibration', 'confusion', 'importance', 'pr', 'roc', 'training']);
     for (const file of Object.values(show.evaluation.charts) as string[]) assert.match(readFileSync(file, 'utf8'), /^<svg/);
     assert.equal(show.evaluation.report.task, 'binary');
     assert.equal(show.evaluation.report.rocAuc, trained.expensive.metrics.auc);
     const manifest = JSON.parse(readFileSync(join(show.bundle, 'bundle.json'), 'utf8'));
     assert.ok(manifest.files['evaluation/charts/roc.svg'], 'the charts are hashed with the bundle');
     const text = await cli(['models', 'show', 'housing-gbdt'], { cwd: ws });
-    assert.match(text.stdout, /\n {2}charts {4}residuals, training \(held-out split\) in \S+evaluation\/charts\n/);
+    assert.match(text.stdout, /\n {2}charts {4}importance, residuals, training \(held-out split\) in \S+evaluation\/charts\n/);
     assert.ok(existsSync(join((await ok(ws, ['models', 'show', 'iris-logistic'])).bundle, 'evaluation', 'charts', 'confusion.svg')));
   });
 

@@ -2,14 +2,16 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Chart } from './charts.js';
 import type { TaskReport } from './task-report.js';
+import type { ImportanceResult } from './importance.js';
 
 /** The bundle's evaluation folder: metrics.json (summary), report.json (everything), charts/*.svg. */
 export const EVALUATION_DIR = 'evaluation';
 
 /** The held-out evaluation as bundle files (path inside the bundle → content). */
-export function evaluationFiles(report: TaskReport, charts: Chart[]): Record<string, string> {
+export function evaluationFiles(report: TaskReport, charts: Chart[], importance?: ImportanceResult): Record<string, string> {
   return {
     [`${EVALUATION_DIR}/report.json`]: JSON.stringify(report, null, 2) + '\n',
+    ...(importance ? { [`${EVALUATION_DIR}/importance.json`]: JSON.stringify(importance, null, 2) + '\n' } : {}),
     ...Object.fromEntries(charts.map((c) => [`${EVALUATION_DIR}/charts/${c.name}.svg`, c.svg])),
   };
 }
@@ -17,6 +19,8 @@ export function evaluationFiles(report: TaskReport, charts: Chart[]): Record<str
 export interface StoredEvaluation {
   /** The full held-out report; absent in bundles written before it was stored. */
   report?: TaskReport;
+  /** Permutation importance on the held-out rows (absent in older bundles). */
+  importance?: ImportanceResult;
   /** Chart name → SVG file path. */
   charts: Record<string, string>;
 }
@@ -34,5 +38,10 @@ export function readStoredEvaluation(bundleDir: string): StoredEvaluation {
           .map((f) => [f.slice(0, -4), join(chartsDir, f)]),
       )
     : {};
-  return { ...(existsSync(reportFile) ? { report: JSON.parse(readFileSync(reportFile, 'utf8')) as TaskReport } : {}), charts };
+  const importanceFile = join(dir, 'importance.json');
+  return {
+    ...(existsSync(reportFile) ? { report: JSON.parse(readFileSync(reportFile, 'utf8')) as TaskReport } : {}),
+    ...(existsSync(importanceFile) ? { importance: JSON.parse(readFileSync(importanceFile, 'utf8')) as ImportanceResult } : {}),
+    charts,
+  };
 }

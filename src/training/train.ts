@@ -13,6 +13,7 @@ import type { EpochReport } from '../models/family.js';
 import type { AtelierContext } from '../store/context.js';
 import type { DatasetVersionRecord, MetricPoint, RunRecord } from '../store/types.js';
 import { fitAndEvaluate } from './fit.js';
+import { heldOutImportance } from './importance.js';
 import { requiredSources } from '../features/transform.js';
 import { prepareData } from './prepare.js';
 import { AtelierError } from '../core/errors.js';
@@ -140,11 +141,13 @@ export async function train(ctx: AtelierContext, config: ModelConfig, options: T
     await events.close();
     // The full held-out report and its charts (with the run's curves) go into the bundle's evaluation/.
     const heldOut = taskReport(config.task, evaluated.outputs, model.outputWidth, evaluated.y, { classes: labels.classes });
+    const importance = await heldOutImportance(model, transform, config.task, table.columns, labels.y, evalRows, config.training.seed);
     const charts = await evaluationCharts({
       report: heldOut,
       classes: labels.classes,
       predicted: evaluated.outputs,
       actual: evaluated.y,
+      importance,
       training: await ctx.store.getMetrics(run.id),
     });
 
@@ -169,7 +172,7 @@ export async function train(ctx: AtelierContext, config: ModelConfig, options: T
         stats: { split: 'train', rows: trainRows.length, features: stats },
         model,
         evaluation: { split: 'eval', rows: evalRows.length, metrics, training: summary },
-        files: evaluationFiles(heldOut, charts),
+        files: evaluationFiles(heldOut, charts, importance),
       },
       ctx.artifacts.tempPath('-bundle'),
       join(ctx.artifacts.root, 'bundles'),

@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { parseRef } from '../../core/config.js';
 import { AtelierError } from '../../core/errors.js';
 import { describeVerdict, validateModelVersion } from '../../evaluation/blessing.js';
+import { latestVerdict } from '../../registry/verdicts.js';
 import { bundlePath, DEFAULT_ALIAS, listModels, promoteModelVersion, resolveModelVersion, rollbackAlias } from '../../registry/models.js';
 import { diffModelVersions, type VersionDiff } from '../../registry/diff.js';
 import { importOrigins, provenance } from '../../registry/lineage.js';
@@ -109,7 +110,8 @@ export function registerModels(program: Command): void {
           const aliases = (await ctx.store.listAliases(name)).filter((a) => a.version === version.version).map((a) => a.alias);
           const dataset = run ? await ctx.store.getDatasetVersionById(run.datasetVersionId) : undefined;
           const evaluation = readStoredEvaluation(bundlePath(ctx, version));
-          const json = { ...version, aliases, bundle: bundlePath(ctx, version), run, dataset: dataset && `${dataset.dataset}@${dataset.version}`, evaluation };
+          const verdict = (await latestVerdict(ctx.store, version.model, version.version)) ?? null;
+          const json = { ...version, aliases, bundle: bundlePath(ctx, version), run, dataset: dataset && `${dataset.dataset}@${dataset.version}`, evaluation, verdict };
           const lines = [
             `${version.model}@${version.version}${aliases.length ? ` (${aliases.join(', ')})` : ''}`,
             `  created   ${version.createdAt} by ${version.createdBy}`,
@@ -118,6 +120,12 @@ export function registerModels(program: Command): void {
           ];
           if (run) lines.push(`  run       ${run.id} (${run.status}) on ${run.host}, ${run.startedAt} → ${run.endedAt ?? '…'}`);
           if (dataset) lines.push(`  data      ${dataset.dataset}@${dataset.version} sha256 ${dataset.contentHash.slice(0, 12)}…`);
+          const split = run?.params.split as { eval?: number; seed?: number; trainRows?: number; evalRows?: number } | undefined;
+          if (split) lines.push(`  split     ${split.trainRows} train / ${split.evalRows} held out (eval ${split.eval}, seed ${split.seed})`);
+          if (run) lines.push(`  config    sha256 ${run.configHash.slice(0, 12)}…`);
+          const top = evaluation.importance?.features.slice(0, 5);
+          if (top?.length) lines.push(`  importance ${top.map((f) => `${f.feature} +${formatNumber(f.degradation)}`).join(', ')} (${evaluation.importance!.metric} when shuffled)`);
+          if (verdict) lines.push(`  blessing  ${describeVerdict(verdict)[0]}`);
           const charts = Object.keys(evaluation.charts);
           if (charts.length > 0) lines.push(`  charts    ${charts.join(', ')} (held-out split) in ${dirname(Object.values(evaluation.charts)[0]!)}`);
           return { json, human: lines.join('\n') };
