@@ -318,7 +318,8 @@ describe('training', () => {
   });
 
   it('gives the same model on 1 and 2 threads when large nodes are partitioned in chunks', async () => {
-    // Over 2 x 32768 rows: the root and first levels are partitioned by both threads, chunk by chunk.
+    // Over 2 x 32768 rows: the root and first levels are partitioned by both threads, chunk by chunk,
+    // and the gradients are quantized by both (three chunks of 65536 rows).
     const big = synthetic(140000, 6, 11);
     for (const extra of [{}, { subsample: 0.8 }]) {
       const p = { n_estimators: 3, max_depth: 4, parallel_min_cells: 0, ...extra };

@@ -8,7 +8,7 @@
 import type { Worker } from 'node:worker_threads';
 import { startWorker } from '../../core/worker-start.js';
 import { binFeatures } from './binning.js';
-import { quantizeGradients, type GradientScale } from './quantize.js';
+import { chunkSeed, gradientScale, QUANTIZE_CHUNK, QUANTIZE_JOB, runQuantize, type GradientScale } from './quantize.js';
 import { combineSlots, SLOTS_PER_PAGE, type HistJob, packJobs, runJobs, runPartitions, slotDoubles } from './histogram.js';
 
 /** Below about this many cell updates a job runs on the main thread alone. */
@@ -129,9 +129,32 @@ export class TrainingMemory {
     return { hist: this.pages[(slot / SLOTS_PER_PAGE) | 0]!, base: (slot % SLOTS_PER_PAGE) * this.slotSize };
   }
 
-  /** Quantizes and packs grad and hess for every output (call after the objective wrote them). */
-  quantize(seed: number): void {
-    for (let k = 0; k < this.outputs; k++) this.scales[k] = quantizeGradients(this.grad, this.hess, k * this.n, this.n, this.n, this.packed, seed + k);
+  /**
+   * Quantizes and packs grad and hess for every output (call after the objective wrote them):
+   * the scales here, then the rows in chunks with seeds of their own, shared between the threads,
+   * so the packed values do not depend on the thread count.
+   */
+  async quantize(seed: number): Promise<void> {
+    if (this.failure) throw this.failure;
+    const { n, outputs } = this;
+    const chunks: number[] = [];
+    for (let k = 0; k < outputs; k++) {
+      const scale = gradientScale(this.grad, this.hess, k * n, n, n);
+      this.scales[k] = scale;
+      for (let c = 0, a = 0; a < n; c++, a += QUANTIZE_CHUNK) {
+        chunks.push(k * n + a, k * n + Math.min(n, a + QUANTIZE_CHUNK), chunkSeed(seed + k, c), scale.g, scale.h, scale.P, scale.constantHessian ? 1 : 0);
+      }
+    }
+    const m = chunks.length / QUANTIZE_JOB;
+    const T = Math.min(this.threads, m);
+    const cut = (t: number) => Math.round((t * m) / T) * QUANTIZE_JOB;
+    let done: Promise<void> | undefined;
+    if (T > 1) {
+      done = new Promise<void>((resolve, reject) => (this.pending = { resolve, reject, left: T - 1, results: [] }));
+      for (let t = 1; t < T; t++) this.workers[t - 1]!.postMessage({ type: 'quantize', jobs: Float64Array.from(chunks.slice(cut(t), cut(t + 1))) });
+    }
+    runQuantize(this.grad, this.hess, this.packed, Float64Array.from(chunks.slice(0, cut(1))));
+    if (done) await done;
   }
 
   /** Fills binsT from bins (column-major copy), in blocks of rows for the caches. */

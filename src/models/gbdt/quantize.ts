@@ -18,6 +18,8 @@ export interface GradientScale {
   g: number;
   h: number;
   P: number;
+  /** Every hessian equal (squared error): each row's quantized hessian is exactly 1. */
+  constantHessian: boolean;
 }
 
 /** The most rows quantized training can sum exactly (then gradients get 4 bits). */
@@ -38,18 +40,10 @@ function bitsFor(x: number): number {
 }
 
 /**
- * Quantizes grad/hess[offset, offset + n) into packed[offset, offset + n). `rowsBound` is the most
- * rows any sum can hold (the training row count); `seed` drives the stochastic rounding.
+ * The scale of one output's gradients grad/hess[offset, offset + n): `rowsBound` is the most rows
+ * any sum can hold (the training row count).
  */
-export function quantizeGradients(
-  grad: ArrayLike<number>,
-  hess: ArrayLike<number>,
-  offset: number,
-  n: number,
-  rowsBound: number,
-  packed: Float64Array,
-  seed: number,
-): GradientScale {
+export function gradientScale(grad: ArrayLike<number>, hess: ArrayLike<number>, offset: number, n: number, rowsBound: number): GradientScale {
   if (rowsBound > MAX_QUANTIZED_ROWS) throw new Error(`gbdt trains on at most ${MAX_QUANTIZED_ROWS} rows (got ${rowsBound}); sample the rows`);
   let maxG = 0;
   let minH = Number.POSITIVE_INFINITY;
@@ -68,22 +62,43 @@ export function quantizeGradients(
   const P = 2 ** bitsFor(rowsBound * hLevels);
   // Gradient levels such that rowsBound * gLevels * P + P <= 2^53.
   const gLevels = Math.max(1, Math.min(MAX_LEVELS, Math.floor((2 ** 53 / P - 1) / rowsBound)));
-  const gScale = maxG > 0 ? powerOfTwoAtLeast(maxG / gLevels) : 1;
-  const hScale = constantHessian ? (maxH > 0 ? maxH : 1) : maxH > 0 ? powerOfTwoAtLeast(maxH / hLevels) : 1;
-  const gInv = 1 / gScale;
-  const hInv = 1 / hScale;
+  const g = maxG > 0 ? powerOfTwoAtLeast(maxG / gLevels) : 1;
+  const h = constantHessian ? (maxH > 0 ? maxH : 1) : maxH > 0 ? powerOfTwoAtLeast(maxH / hLevels) : 1;
+  return { g, h, P, constantHessian };
+}
+
+/** Rows per quantization chunk: each chunk has its own seed, so threads can share the work. */
+export const QUANTIZE_CHUNK = 1 << 16;
+
+/**
+ * Quantizes rows [start, end) (within one output's range) with `scale`, the stochastic rounding
+ * seeded by `seed` (a chunk's own, see QUANTIZE_CHUNK).
+ */
+export function quantizeRange(
+  grad: ArrayLike<number>,
+  hess: ArrayLike<number>,
+  packed: Float64Array,
+  start: number,
+  end: number,
+  scale: GradientScale,
+  seed: number,
+): void {
+  const { P, constantHessian } = scale;
+  const gInv = 1 / scale.g;
+  const hInv = 1 / scale.h;
   // xorshift32 (kept an int32 so V8 stays on integer code): one uniform in [0, 1) per rounding.
   let s = (seed ^ 0x9e3779b9) | 0 || 1;
   if (constantHessian) {
-    const hq = maxH > 0 ? 1 : 0;
-    for (let i = offset, e = offset + n; i < e; i++) {
+    // Every hessian equals hess[start]: one level each (none when they are all 0).
+    const hq = end > start && hess[start]! > 0 ? 1 : 0;
+    for (let i = start; i < end; i++) {
       s ^= s << 13;
       s ^= s >>> 17;
       s ^= s << 5;
       packed[i] = Math.floor(grad[i]! * gInv + (s >>> 0) * TO_UNIT) * P + hq;
     }
   } else {
-    for (let i = offset, e = offset + n; i < e; i++) {
+    for (let i = start; i < end; i++) {
       s ^= s << 13;
       s ^= s >>> 17;
       s ^= s << 5;
@@ -94,10 +109,35 @@ export function quantizeGradients(
       packed[i] = gq * P + Math.floor(hess[i]! * hInv + (s >>> 0) * TO_UNIT);
     }
   }
-  return { g: gScale, h: hScale, P };
 }
 
-/** The gradient part of a packed sum (an integer). */
-export function packedGradient(v: number, inverseP: number): number {
-  return Math.floor(v * inverseP);
+/** The seed of chunk `c` of a quantization seeded `seed`. */
+export function chunkSeed(seed: number, c: number): number {
+  return (seed + Math.imul(c + 1, 0x9e3779b1)) | 0;
+}
+
+/** Quantizes grad/hess[offset, offset + n) into packed[offset, offset + n), chunk by chunk, on this thread. */
+export function quantizeGradients(
+  grad: ArrayLike<number>,
+  hess: ArrayLike<number>,
+  offset: number,
+  n: number,
+  rowsBound: number,
+  packed: Float64Array,
+  seed: number,
+): GradientScale {
+  const scale = gradientScale(grad, hess, offset, n, rowsBound);
+  for (let c = 0, a = 0; a < n; c++, a += QUANTIZE_CHUNK) quantizeRange(grad, hess, packed, offset + a, offset + Math.min(n, a + QUANTIZE_CHUNK), scale, chunkSeed(seed, c));
+  return scale;
+}
+
+/** Quantize jobs are packed this many numbers each: start, end, seed, g, h, P, constantHessian. */
+export const QUANTIZE_JOB = 7;
+
+/** Runs packed quantize jobs (main thread and workers alike). */
+export function runQuantize(grad: ArrayLike<number>, hess: ArrayLike<number>, packed: Float64Array, jobs: Float64Array): void {
+  for (let j = 0; j < jobs.length; j += QUANTIZE_JOB) {
+    const scale = { g: jobs[j + 3]!, h: jobs[j + 4]!, P: jobs[j + 5]!, constantHessian: jobs[j + 6] === 1 };
+    quantizeRange(grad, hess, packed, jobs[j]!, jobs[j + 1]!, scale, jobs[j + 2]!);
+  }
 }

@@ -90,7 +90,7 @@ export async function trainGbdt(train: GbdtData, params: Partial<GbdtParams> = {
     let iterations = 0;
     for (let it = 1; it <= p.n_estimators; it++) {
       objective.gradients(y, raw, mem.grad, mem.hess);
-      mem.quantize(Math.floor(random() * 2 ** 32));
+      await mem.quantize(Math.floor(random() * 2 ** 32));
       // Row sample of this iteration (shared by its K trees), ascending.
       let count = n;
       const sampled = p.subsample < 1;

@@ -93,7 +93,7 @@ export class TreeGrower {
 
   private features: Int32Array = new Int32Array(0);
   private gradOffset = 0;
-  private scale: GradientScale = { g: 1, h: 1, P: 1 };
+  private scale: GradientScale = { g: 1, h: 1, P: 1, constantHessian: true };
 
   constructor(private readonly ctx: GrowContext) {}
 

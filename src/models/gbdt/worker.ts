@@ -5,6 +5,7 @@
 import { parentPort } from 'node:worker_threads';
 import { binFeatures } from './binning.js';
 import { runJobs, runPartitions } from './histogram.js';
+import { runQuantize } from './quantize.js';
 
 interface State {
   bins: Uint8Array;
@@ -24,6 +25,7 @@ type Message =
   | { type: 'page'; index: number; buffer: SharedArrayBuffer }
   | { type: 'build'; jobs: Int32Array; features: Int32Array; f0: number; f1: number }
   | { type: 'partition'; jobs: Int32Array }
+  | { type: 'quantize'; jobs: Float64Array }
   | { type: 'bin'; data: Float32Array | Float64Array; rows: number; maxBins: number; sample: Uint32Array | undefined; f0: number; f1: number };
 
 let state: State | undefined;
@@ -55,6 +57,10 @@ port.on('message', (m: Message) => {
     } else if (m.type === 'bin') {
       const s = state!;
       port.postMessage({ type: 'done', bounds: binFeatures(m.data, m.rows, s.F, m.maxBins, m.sample, s.bins, m.f0, m.f1) });
+    } else if (m.type === 'quantize') {
+      const s = state!;
+      runQuantize(s.grad, s.hess, s.packed, m.jobs);
+      port.postMessage({ type: 'done' });
     } else if (m.type === 'partition') {
       const s = state!;
       port.postMessage({ type: 'done', counts: runPartitions(s.binsT, s.n, s.rows, s.scratch, m.jobs) });
