@@ -41,11 +41,13 @@ export async function logWindowStatistics(ctx: AtelierContext, files: string[], 
   const temp = ctx.artifacts.tempPath('.parquet');
   try {
     const window = await withDuckDb(async (con) => {
-      const where = `model = ${sqlString(model)} AND CAST(version AS BIGINT) = ${version}${since ? ` AND CAST("time" AS VARCHAR) > ${sqlString(since)}` : ''}`;
+      // The log's times are ISO text; DuckDB may read them as timestamps: compare them as ISO text.
+      const time = `strftime(CAST("time" AS TIMESTAMP), '%Y-%m-%dT%H:%M:%S.%gZ')`;
+      const where = `model = ${sqlString(model)} AND CAST(version AS BIGINT) = ${version}${since ? ` AND ${time} > ${sqlString(since)}` : ''}`;
       const described = (await con.runAndReadAll(`DESCRIBE SELECT * FROM ${logSource(files)}`)).getRowObjectsJS().map((r) => String(r.column_name));
       const columns = described.filter((c) => !LOG_COLUMNS.includes(c));
       const summary = (
-        await con.runAndReadAll(`SELECT count(*) AS n, min(CAST("time" AS VARCHAR)) AS first, max(CAST("time" AS VARCHAR)) AS last FROM ${logSource(files)} WHERE ${where}`)
+        await con.runAndReadAll(`SELECT count(*) AS n, min(${time}) AS first, max(${time}) AS last FROM ${logSource(files)} WHERE ${where}`)
       ).getRowObjectsJS()[0]!;
       const rows = Number(summary.n);
       if (rows > 0) {
