@@ -26,3 +26,9 @@ export { validateStatistics, validateDataset, type Anomaly } from './data/valida
 export { compareStatistics, jensenShannonDivergence, lInfinityDistance } from './data/drift.js';
 export { datasetStatistics, validateVersion, driftBetween } from './data/profile.js';
 export { crossValidate } from './training/cross-validate.js';
+export { loadPipeline, parsePipeline, type Pipeline, type PipelineConfig } from './pipeline/config.js';
+export { runPipeline, type PipelineRunResult } from './pipeline/runner.js';
+export { watchPipeline } from './pipeline/watch.js';
+export { monitorModel, type MonitorReport } from './monitoring/monitor.js';
+export { trackOutcomes, autoRollback, liveMetrics } from './monitoring/outcomes.js';
+export { aliasesAt } from './registry/aliases.js';

@@ -155,4 +155,45 @@ describe('metadata store contract (SQLite)', () => {
     assert.equal((await second.listDatasetVersions()).length, 1);
     await second.close();
   });
+
+  test('pipeline metadata: artifacts (recorded once), executions by cache key, input and output events', async () => {
+    await withStore(async (store) => {
+      const artifact = { id: 'dataset:abc', type: 'dataset', uri: 'housing@1', fingerprint: 'abc', properties: { rows: 506 }, createdAt: 't0' };
+      await store.putArtifact(artifact);
+      await store.putArtifact({ ...artifact, uri: 'other' });
+      assert.deepEqual(await store.getArtifact('dataset:abc'), artifact);
+      assert.equal(await store.getArtifact('nope'), undefined);
+      await store.putArtifact({ ...artifact, id: 'statistics:def', type: 'statistics', uri: 'sha256/de/def.json', fingerprint: 'def' });
+      const execution = {
+        id: 'ex-1',
+        pipeline: 'ct',
+        pipelineRun: 'prun-1',
+        step: 'statistics',
+        state: 'running' as const,
+        cacheKey: 'k1',
+        properties: {},
+        startedAt: '2026-01-01T00:00:00.000Z',
+        endedAt: null,
+        error: null,
+      };
+      await store.insertExecution(execution);
+      await store.insertExecution({ ...execution, id: 'ex-2', pipelineRun: 'prun-2', state: 'cached', startedAt: '2026-01-01T00:00:01.000Z' });
+      await store.updateExecution('ex-1', { state: 'complete', endedAt: 't1', properties: { seconds: 1 } });
+      await store.insertExecutionEvents([
+        { executionId: 'ex-1', artifactId: 'dataset:abc', kind: 'input', name: 'dataset' },
+        { executionId: 'ex-1', artifactId: 'statistics:def', kind: 'output', name: 'statistics' },
+      ]);
+      const found = await store.listExecutions({ cacheKey: 'k1' });
+      assert.deepEqual(found.map((e) => [e.id, e.state, e.endedAt]), [['ex-1', 'complete', 't1'], ['ex-2', 'cached', null]]);
+      assert.deepEqual(found[0]!.properties, { seconds: 1 });
+      assert.deepEqual((await store.listExecutions({ pipelineRun: 'prun-2' })).map((e) => e.id), ['ex-2']);
+      assert.deepEqual((await store.listExecutions({ pipeline: 'ct', step: 'train' })), []);
+      assert.deepEqual((await store.listExecutionEvents({ executionId: 'ex-1' })).map((e) => `${e.kind} ${e.name} ${e.artifactId}`), [
+        'input dataset dataset:abc',
+        'output statistics statistics:def',
+      ]);
+      assert.deepEqual((await store.listExecutionEvents({ artifactId: 'dataset:abc' })).map((e) => e.executionId), ['ex-1']);
+      await assert.rejects(store.insertExecutionEvents([{ executionId: 'ex-1', artifactId: 'missing', kind: 'input', name: 'x' }]), /FOREIGN KEY/);
+    });
+  });
 });

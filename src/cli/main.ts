@@ -7,6 +7,8 @@ import { registerHistory } from './commands/history.js';
 import { registerInit } from './commands/init.js';
 import { registerLineage } from './commands/lineage.js';
 import { registerModels } from './commands/models.js';
+import { registerMonitor } from './commands/monitor.js';
+import { registerPipeline } from './commands/pipeline.js';
 import { registerPredict } from './commands/predict.js';
 import { registerQuickstart } from './commands/quickstart.js';
 import { registerServe } from './commands/serve.js';
@@ -33,6 +35,8 @@ registerServe(program);
 registerPredict(program);
 registerHistory(program);
 registerLineage(program);
+registerPipeline(program);
+registerMonitor(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -1,8 +1,7 @@
 import { readFileSync, existsSync } from 'node:fs';
-import { parseDocument, LineCounter } from 'yaml';
 import { z } from 'zod';
 import { AtelierError } from './errors.js';
-import { yamlLineOf } from './yaml-lines.js';
+import { parseYamlText, yamlLineOf } from './yaml-lines.js';
 
 /**
  * The model config: one YAML file that says what to train on what.
@@ -262,17 +261,7 @@ function unwrap(schema: z.ZodType): z.ZodType {
 
 /** Parses YAML text into a validated config; errors name the file, line and field. */
 export function parseModelConfig(text: string, file: string): ModelConfig {
-  const counter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: counter, prettyErrors: false });
-  if (doc.errors.length > 0) {
-    const err = doc.errors[0]!;
-    const line = err.linePos?.[0]?.line ?? counter.linePos(err.pos[0]).line;
-    throw new AtelierError('CONFIG_INVALID', `${file}${line ? `:${line}` : ''}: not valid YAML: ${err.message.split('\n')[0]}`, {
-      file,
-      line,
-    });
-  }
-  const raw: unknown = doc.toJS();
+  const { doc, counter, raw } = parseYamlText(text, file);
   const parsed = modelConfigSchema.safeParse(raw ?? {});
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;

@@ -1,10 +1,10 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { Document, isMap, isScalar, isSeq, LineCounter, parseDocument, visit } from 'yaml';
+import { Document, isMap, isScalar, isSeq, visit } from 'yaml';
 import { z } from 'zod';
 import { AtelierError } from '../core/errors.js';
 import { DEFAULT_INFINITY_NORM, DEFAULT_JENSEN_SHANNON } from './drift.js';
 import type { DatasetStatistics } from './statistics.js';
-import { yamlLineOf } from '../core/yaml-lines.js';
+import { parseYamlText, yamlLineOf } from '../core/yaml-lines.js';
 import { writeFileAtomic } from '../core/files.js';
 
 /**
@@ -206,14 +206,7 @@ function describeIssue(issue: z.core.$ZodIssue, raw: unknown): { field: string; 
 
 /** Parses YAML text into a validated schema; errors name the file, line and field. */
 export function parseSchema(text: string, file: string): DataSchema {
-  const counter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: counter, prettyErrors: false });
-  if (doc.errors.length > 0) {
-    const err = doc.errors[0]!;
-    const line = err.linePos?.[0]?.line ?? counter.linePos(err.pos[0]).line;
-    throw new AtelierError('CONFIG_INVALID', `${file}${line ? `:${line}` : ''}: not valid YAML: ${err.message.split('\n')[0]}`, { file, line });
-  }
-  const raw: unknown = doc.toJS();
+  const { doc, counter, raw } = parseYamlText(text, file);
   const parsed = dataSchemaSchema.safeParse(raw ?? {});
   if (!parsed.success) {
     const { field, message, path } = describeIssue(parsed.error.issues[0]!, raw ?? {});

@@ -5,19 +5,24 @@ import type { ModelVersionRecord } from '../store/types.js';
 import type { AtelierContext } from '../store/context.js';
 import type { TrainResult } from '../training/train.js';
 
-/**
- * What follows a training run: the bundle becomes a new version, and the version is validated
- * against its champion (the config's `validation` section), so it carries a verdict before anyone
- * tries to promote it.
- */
-export async function registerTrained(ctx: AtelierContext, config: ModelConfig, result: TrainResult): Promise<{ version: ModelVersionRecord; verdict: Verdict }> {
-  const version = await registerModelVersion(ctx, {
+/** The bundle of a finished training run becomes the next version of the config's model. */
+export async function registerRun(ctx: AtelierContext, config: ModelConfig, result: TrainResult): Promise<ModelVersionRecord> {
+  return registerModelVersion(ctx, {
     model: config.name,
     runId: result.run.id,
     bundleDir: result.bundleDir,
     bundleHash: result.manifest.contentHash,
     metrics: { ...result.metrics },
   });
+}
+
+/**
+ * What follows a training run: the bundle becomes a new version, and the version is validated
+ * against its champion (the config's `validation` section), so it carries a verdict before anyone
+ * tries to promote it.
+ */
+export async function registerTrained(ctx: AtelierContext, config: ModelConfig, result: TrainResult): Promise<{ version: ModelVersionRecord; verdict: Verdict }> {
+  const version = await registerRun(ctx, config, result);
   const verdict = await validateModelVersion(ctx, version.model, version.version, config.validation);
   return { version, verdict };
 }

@@ -25,15 +25,15 @@ function asVersion(value: unknown): number | null {
   return typeof value === 'number' && Number.isInteger(value) ? value : null;
 }
 
-/** Every move of the model's aliases (or of one alias), oldest first. */
-export async function aliasMoves(store: MetadataStore, model: string, alias?: string): Promise<AliasMove[]> {
+/** Every move of the model's aliases (or of one alias; or of every model's), oldest first. */
+export async function aliasMoves(store: MetadataStore, model?: string, alias?: string): Promise<AliasMove[]> {
   const events = [...(await store.listEvents({ kind: 'model.promoted' })), ...(await store.listEvents({ kind: 'model.rolled_back' }))].sort(
     (a, b) => a.seq - b.seq,
   );
   const moves: AliasMove[] = [];
   for (const e of events) {
     const subject = splitSubject(e.subject);
-    if (!subject || subject.model !== model) continue;
+    if (!subject || (model !== undefined && subject.model !== model)) continue;
     const d = e.details;
     if (typeof d.alias !== 'string' || (alias !== undefined && d.alias !== alias)) continue;
     const promoted = e.kind === 'model.promoted';
@@ -42,7 +42,7 @@ export async function aliasMoves(store: MetadataStore, model: string, alias?: st
       at: e.at,
       user: e.user,
       kind: promoted ? 'promoted' : 'rolled_back',
-      model,
+      model: subject.model,
       alias: d.alias,
       from: asVersion(promoted ? d.previous : d.from),
       to: subject.version,
@@ -64,4 +64,18 @@ export function rollbackStack(moves: AliasMove[]): number[] {
     if (stack.at(-1) !== m.to) stack.push(m.to);
   }
   return stack;
+}
+
+/**
+ * Time travel: which version each alias of each model pointed at, at `at` (an ISO time), rebuilt
+ * from the event log. An alias that did not exist yet is not listed.
+ */
+export async function aliasesAt(store: MetadataStore, at: string): Promise<{ model: string; alias: string; version: number; since: string }[]> {
+  const limit = Date.parse(at);
+  const held = new Map<string, { model: string; alias: string; version: number; since: string }>();
+  for (const m of await aliasMoves(store)) {
+    if (Date.parse(m.at) > limit) continue;
+    held.set(`${m.model}\u0000${m.alias}`, { model: m.model, alias: m.alias, version: m.to, since: m.at });
+  }
+  return [...held.values()].sort((a, b) => (a.model + a.alias < b.model + b.alias ? -1 : 1));
 }

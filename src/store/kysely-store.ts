@@ -4,6 +4,9 @@ import type { MetadataStore } from './metadata-store.js';
 import { migrationProvider, type Dialect } from './migrations.js';
 import type {
   AliasRecord,
+  ArtifactRecord,
+  ExecutionEvent,
+  ExecutionRecord,
   DataSchemaRecord,
   DatasetVersionRecord,
   EventRecord,
@@ -63,6 +66,20 @@ interface Tables {
     description: string | null;
   };
   aliases: { model: string; alias: string; version: number; updated_at: string };
+  artifacts: { id: string; type: string; uri: string; fingerprint: string; properties_json: string; created_at: string };
+  executions: {
+    id: string;
+    pipeline: string;
+    pipeline_run: string;
+    step: string;
+    state: string;
+    cache_key: string;
+    properties_json: string;
+    started_at: string;
+    ended_at: string | null;
+    error: string | null;
+  };
+  execution_events: { execution_id: string; artifact_id: string; kind: string; name: string };
   events: { seq: number | undefined; at: string; user_name: string; kind: string; subject: string; details_json: string };
 }
 
@@ -117,6 +134,28 @@ const toModelVersion = (r: Tables['model_versions']): ModelVersionRecord => ({
   createdAt: r.created_at,
   createdBy: r.created_by,
   description: r.description,
+});
+
+const toArtifact = (r: Tables['artifacts']): ArtifactRecord => ({
+  id: r.id,
+  type: r.type,
+  uri: r.uri,
+  fingerprint: r.fingerprint,
+  properties: JSON.parse(r.properties_json),
+  createdAt: r.created_at,
+});
+
+const toExecution = (r: Tables['executions']): ExecutionRecord => ({
+  id: r.id,
+  pipeline: r.pipeline,
+  pipelineRun: r.pipeline_run,
+  step: r.step,
+  state: r.state as ExecutionRecord['state'],
+  cacheKey: r.cache_key,
+  properties: JSON.parse(r.properties_json),
+  startedAt: r.started_at,
+  endedAt: r.ended_at,
+  error: r.error,
 });
 
 /**
@@ -353,5 +392,71 @@ export class KyselyMetadataStore implements MetadataStore {
       subject: r.subject,
       details: JSON.parse(r.details_json),
     }));
+  }
+
+  async putArtifact(r: ArtifactRecord): Promise<void> {
+    await this.db
+      .insertInto('artifacts')
+      .values({ id: r.id, type: r.type, uri: r.uri, fingerprint: r.fingerprint, properties_json: JSON.stringify(r.properties), created_at: r.createdAt })
+      .onConflict((oc) => oc.column('id').doNothing())
+      .execute();
+  }
+
+  async getArtifact(id: string): Promise<ArtifactRecord | undefined> {
+    const row = await this.db.selectFrom('artifacts').selectAll().where('id', '=', id).executeTakeFirst();
+    return row && toArtifact(row);
+  }
+
+  async insertExecution(r: ExecutionRecord): Promise<void> {
+    await this.db
+      .insertInto('executions')
+      .values({
+        id: r.id,
+        pipeline: r.pipeline,
+        pipeline_run: r.pipelineRun,
+        step: r.step,
+        state: r.state,
+        cache_key: r.cacheKey,
+        properties_json: JSON.stringify(r.properties),
+        started_at: r.startedAt,
+        ended_at: r.endedAt,
+        error: r.error,
+      })
+      .execute();
+  }
+
+  async updateExecution(id: string, patch: Partial<Pick<ExecutionRecord, 'state' | 'endedAt' | 'error' | 'properties'>>): Promise<void> {
+    const values: Partial<Tables['executions']> = {};
+    if (patch.state !== undefined) values.state = patch.state;
+    if (patch.endedAt !== undefined) values.ended_at = patch.endedAt;
+    if (patch.error !== undefined) values.error = patch.error;
+    if (patch.properties !== undefined) values.properties_json = JSON.stringify(patch.properties);
+    await this.db.updateTable('executions').set(values).where('id', '=', id).execute();
+  }
+
+  async listExecutions(filter: { pipeline?: string; pipelineRun?: string; cacheKey?: string; step?: string }): Promise<ExecutionRecord[]> {
+    let q = this.db.selectFrom('executions').selectAll();
+    if (filter.pipeline !== undefined) q = q.where('pipeline', '=', filter.pipeline);
+    if (filter.pipelineRun !== undefined) q = q.where('pipeline_run', '=', filter.pipelineRun);
+    if (filter.cacheKey !== undefined) q = q.where('cache_key', '=', filter.cacheKey);
+    if (filter.step !== undefined) q = q.where('step', '=', filter.step);
+    const rows = await q.orderBy('started_at').orderBy('id').execute();
+    return rows.map(toExecution);
+  }
+
+  async insertExecutionEvents(events: ExecutionEvent[]): Promise<void> {
+    if (events.length === 0) return;
+    await this.db
+      .insertInto('execution_events')
+      .values(events.map((e) => ({ execution_id: e.executionId, artifact_id: e.artifactId, kind: e.kind, name: e.name })))
+      .execute();
+  }
+
+  async listExecutionEvents(filter: { executionId?: string; artifactId?: string }): Promise<ExecutionEvent[]> {
+    let q = this.db.selectFrom('execution_events').selectAll();
+    if (filter.executionId !== undefined) q = q.where('execution_id', '=', filter.executionId);
+    if (filter.artifactId !== undefined) q = q.where('artifact_id', '=', filter.artifactId);
+    const rows = await q.orderBy('execution_id').orderBy('kind').orderBy('name').execute();
+    return rows.map((r) => ({ executionId: r.execution_id, artifactId: r.artifact_id, kind: r.kind as ExecutionEvent['kind'], name: r.name }));
   }
 }

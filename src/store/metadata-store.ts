@@ -1,5 +1,8 @@
 import type {
   AliasRecord,
+  ArtifactRecord,
+  ExecutionEvent,
+  ExecutionRecord,
   DataSchemaRecord,
   DatasetVersionRecord,
   EventRecord,
@@ -46,6 +49,16 @@ export interface MetadataStore {
   listAliases(model?: string): Promise<AliasRecord[]>;
 
   appendEvent(event: NewEvent): Promise<void>;
+
+  /** Pipeline metadata (ML Metadata): inserting an artifact id that exists keeps the first record. */
+  putArtifact(record: ArtifactRecord): Promise<void>;
+  getArtifact(id: string): Promise<ArtifactRecord | undefined>;
+  insertExecution(record: ExecutionRecord): Promise<void>;
+  updateExecution(id: string, patch: Partial<Pick<ExecutionRecord, 'state' | 'endedAt' | 'error' | 'properties'>>): Promise<void>;
+  /** Oldest first. */
+  listExecutions(filter: { pipeline?: string; pipelineRun?: string; cacheKey?: string; step?: string }): Promise<ExecutionRecord[]>;
+  insertExecutionEvents(events: ExecutionEvent[]): Promise<void>;
+  listExecutionEvents(filter: { executionId?: string; artifactId?: string }): Promise<ExecutionEvent[]>;
   /** Oldest first; `afterSeq` keeps only events after that one (a cheap poll for news). */
   listEvents(options?: { limit?: number; kind?: string; afterSeq?: number }): Promise<EventRecord[]>;
 }

@@ -107,6 +107,46 @@ function migrations(dialect: Dialect): Record<string, Migration> {
           .execute();
       },
     },
+    '0003_pipeline_metadata': {
+      async up(db: Kysely<any>) {
+        // ML Metadata's three record kinds: artifacts (what a step read or wrote), executions (a
+        // step run once, with the hash of its inputs and settings) and the events joining them.
+        await db.schema
+          .createTable('artifacts')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('type', 'text', (c) => c.notNull())
+          .addColumn('uri', 'text', (c) => c.notNull())
+          .addColumn('fingerprint', 'text', (c) => c.notNull())
+          .addColumn('properties_json', 'text', (c) => c.notNull())
+          .addColumn('created_at', 'text', (c) => c.notNull())
+          .execute();
+        await db.schema.createIndex('artifacts_type_fingerprint').on('artifacts').columns(['type', 'fingerprint']).execute();
+        await db.schema
+          .createTable('executions')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('pipeline', 'text', (c) => c.notNull())
+          .addColumn('pipeline_run', 'text', (c) => c.notNull())
+          .addColumn('step', 'text', (c) => c.notNull())
+          .addColumn('state', 'text', (c) => c.notNull())
+          .addColumn('cache_key', 'text', (c) => c.notNull())
+          .addColumn('properties_json', 'text', (c) => c.notNull())
+          .addColumn('started_at', 'text', (c) => c.notNull())
+          .addColumn('ended_at', 'text')
+          .addColumn('error', 'text')
+          .execute();
+        await db.schema.createIndex('executions_cache_key').on('executions').column('cache_key').execute();
+        await db.schema.createIndex('executions_pipeline_run').on('executions').column('pipeline_run').execute();
+        await db.schema
+          .createTable('execution_events')
+          .addColumn('execution_id', 'text', (c) => c.notNull().references('executions.id'))
+          .addColumn('artifact_id', 'text', (c) => c.notNull().references('artifacts.id'))
+          .addColumn('kind', 'text', (c) => c.notNull())
+          .addColumn('name', 'text', (c) => c.notNull())
+          .addPrimaryKeyConstraint('execution_events_pk', ['execution_id', 'kind', 'name'])
+          .execute();
+        await db.schema.createIndex('execution_events_artifact').on('execution_events').column('artifact_id').execute();
+      },
+    },
   };
 }
 

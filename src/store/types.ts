@@ -88,3 +88,41 @@ export interface EventRecord {
 }
 
 export type NewEvent = Omit<EventRecord, 'seq' | 'at' | 'user'> & { at?: string; user?: string };
+
+/** ML Metadata's artifact: something a pipeline step read or wrote (a file, a dataset version, a model version...). */
+export interface ArtifactRecord {
+  /** Stable for the same thing: `type:fingerprint`, so recording it twice is a no-op. */
+  id: string;
+  type: string;
+  /** Where it is: a path, `housing@3`, `houses@2`, an artifact key. */
+  uri: string;
+  /** Content identity: a sha256, a bundle hash, a dataset content hash. */
+  fingerprint: string;
+  properties: Record<string, unknown>;
+  createdAt: string;
+}
+
+export type ExecutionState = 'running' | 'complete' | 'cached' | 'failed';
+
+/** One step of one pipeline run (ML Metadata's execution). */
+export interface ExecutionRecord {
+  id: string;
+  pipeline: string;
+  pipelineRun: string;
+  step: string;
+  state: ExecutionState;
+  /** sha256 of the step's settings and the fingerprints of its inputs. */
+  cacheKey: string;
+  properties: Record<string, unknown>;
+  startedAt: string;
+  endedAt: string | null;
+  error: string | null;
+}
+
+/** Joins an execution to an artifact it read (input) or wrote (output), under a name. */
+export interface ExecutionEvent {
+  executionId: string;
+  artifactId: string;
+  kind: 'input' | 'output';
+  name: string;
+}
