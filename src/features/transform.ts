@@ -2,7 +2,7 @@ import { AtelierError } from '../core/errors.js';
 import { deriveColumns, rawSources, type DerivedColumn } from './derived.js';
 import { categoryText, encodeCategory, encoderSize, fitVocabulary, type CategoryEncoder } from './categorical.js';
 import { specSources, type FeatureSpec } from './spec.js';
-import { applyStep, fitStep, quantileSorted, type FittedStep } from './steps.js';
+import { applyStep, applyStepInPlace, fitStep, quantileSorted, type FittedStep } from './steps.js';
 
 /** A raw column: numbers (NaN is missing) or text (null is missing). */
 export type RawColumn = Float64Array | (string | null)[];
@@ -157,6 +157,8 @@ export function transformColumns(fitted: FittedTransform, raw: Map<string, RawCo
   for (const feature of fitted.features) {
     if (feature.kind === 'numeric') {
       const values = columns.get(feature.source)!;
+      // Column at a time: fill, then each step over the whole column, then into the matrix.
+      const column = new Float64Array(n);
       for (let i = 0; i < n; i++) {
         const raw = values[select ? select[i]! : i];
         let v = typeof raw === 'number' ? raw : raw === null || raw === undefined ? Number.NaN : Number(raw);
@@ -164,10 +166,11 @@ export function transformColumns(fitted: FittedTransform, raw: Map<string, RawCo
         if (missing && feature.fill !== null) v = feature.fill;
         // Raw inputs are checked on the way in; a derived one can still come out NULL (or 1/0).
         else if (missing && derived.has(feature.source)) throw derivedMissing(fitted, feature.source, select ? select[i]! : i);
-        for (const step of feature.steps) v = applyStep(step, v);
-        data[i * cols + offset] = v;
+        column[i] = v;
         if (feature.indicator) data[i * cols + offset + 1] = missing ? 1 : 0;
       }
+      for (const step of feature.steps) applyStepInPlace(step, column);
+      for (let i = 0, at = offset; i < n; i++, at += cols) data[at] = column[i]!;
     } else {
       for (let i = 0; i < n; i++) {
         const index = encodeCategory(feature.encoder, categoryOf(feature, columns, select ? select[i]! : i));

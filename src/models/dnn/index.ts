@@ -27,7 +27,7 @@ interface HeadInfo {
   outputs: number;
 }
 
-const PREDICT_BATCH = 8192;
+const PREDICT_BATCH = 65536;
 /** Batches up to this many rows run through the JavaScript forward pass (dense-forward.ts), larger ones through TF.js. */
 export const JS_FORWARD_MAX_ROWS = 16;
 
