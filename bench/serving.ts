@@ -332,8 +332,8 @@ if (PARTS.has('raw')) {
   await model.predict({ ...matrix, rows: 1000, data: matrix.data.subarray(0, 1000 * matrix.cols) });
   const loadBefore = load();
   // Each timed twice, alternating (the first large call also grows the wasm heap); the best counts.
-  let viaBundle = new Float64Array(0);
-  let viaModel = new Float64Array(0);
+  let viaBundle: Float64Array = new Float64Array(0);
+  let viaModel: Float64Array = new Float64Array(0);
   let bundleS = Number.POSITIVE_INFINITY;
   let modelS = Number.POSITIVE_INFINITY;
   let transformS = Number.POSITIVE_INFINITY;

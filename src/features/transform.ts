@@ -216,12 +216,25 @@ export function completeRows(required: string[], columns: Map<string, RawColumn>
  * Checks raw rows (objects keyed by input name) against the transform's inputs and gathers them
  * into columns. Errors name the instance and the feature, and what was expected.
  */
+/** Per transform: the inputs that may be missing (worked out once; serving calls rowsToColumns per request). */
+const missingAllowedOf = new WeakMap<FittedTransform, Set<string>>();
+
+function missingAllowedInputs(fitted: FittedTransform): Set<string> {
+  let allowed = missingAllowedOf.get(fitted);
+  if (!allowed) {
+    // Inputs read only by categorical features or derived columns may be missing: the first have
+    // OOV buckets, the second decide in SQL (a NULL that reaches a numeric feature is refused later).
+    allowed = new Set(fitted.inputs.map((i) => i.name));
+    for (const f of fitted.features) if (f.kind === 'numeric') allowed.delete(f.source);
+    // Numeric inputs with a fill value.
+    for (const f of fitted.features) if (f.kind === 'numeric' && f.fill !== null) allowed.add(f.source);
+    missingAllowedOf.set(fitted, allowed);
+  }
+  return allowed;
+}
+
 export function rowsToColumns(fitted: FittedTransform, rows: unknown[]): Map<string, RawColumn> {
-  const fillable = new Set(fitted.features.filter((f) => f.kind === 'numeric' && f.fill !== null).map((f) => (f as { source: string }).source));
-  // Inputs read only by categorical features or derived columns may be missing: the first have
-  // OOV buckets, the second decide in SQL (a NULL that reaches a numeric feature is refused later).
-  const optional = new Set(fitted.inputs.map((i) => i.name));
-  for (const f of fitted.features) if (f.kind === 'numeric') optional.delete(f.source);
+  const allowed = missingAllowedInputs(fitted);
   const columns = new Map<string, RawColumn>();
   for (const input of fitted.inputs) {
     columns.set(input.name, input.dtype === 'int' || input.dtype === 'float' ? new Float64Array(rows.length) : new Array<string | null>(rows.length));
@@ -238,7 +251,7 @@ export function rowsToColumns(fitted: FittedTransform, rows: unknown[]): Map<str
       const value = record[input.name];
       const column = columns.get(input.name)!;
       const numeric = input.dtype === 'int' || input.dtype === 'float';
-      const missingAllowed = fillable.has(input.name) || optional.has(input.name);
+      const missingAllowed = allowed.has(input.name);
       if (value === undefined || value === null) {
         if (!missingAllowed) {
           throw new AtelierError('INPUT_INVALID', `instance ${i}: missing feature "${input.name}" (expected ${numeric ? 'a number' : 'a string'})`, {
