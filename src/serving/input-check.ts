@@ -49,6 +49,8 @@ export function featureDomains(bundle: LoadedBundle, stats: { features?: Record<
     // Values outside the vocabulary are served (hashed into its out-of-vocabulary buckets) but are
     // outside what the model learned from: anomalies.
     if (f.sources.length !== 1) continue;
+    // A derived column (SQL over the inputs) is not in the request; it is computed later.
+    if (!bundle.transform.inputs.some((i) => i.name === f.sources[0])) continue;
     categorical.set(f.sources[0]!, new Set(f.encoder.values));
   }
   return { numeric, categorical, known: new Set([...bundle.transform.inputs.map((i) => i.name), bundle.manifest.label]) };
