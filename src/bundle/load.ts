@@ -49,7 +49,11 @@ class Bundle implements LoadedBundle {
 
   toPredictions(outputs: Float64Array, rows: number): Prediction[] {
     const classes = this.manifest.classes;
-    if (!classes) return Array.from(outputs.subarray(0, rows));
+    if (!classes) {
+      const out = new Array<number>(rows);
+      for (let i = 0; i < rows; i++) out[i] = outputs[i]!;
+      return out;
+    }
     const width = this.model.outputWidth;
     const out: ClassPrediction[] = new Array(rows);
     for (let i = 0; i < rows; i++) {

@@ -107,3 +107,9 @@ export function fitStep(kind: StepKindName, values: Float64Array, options: StepO
 export function applyStep(step: FittedStep, value: number): number {
   return (KINDS[step.kind] as StepKind<FittedStep>).apply(step, value);
 }
+
+/** Applies a step to every value of a column in place (one lookup of the kind, then a tight loop). */
+export function applyStepInPlace(step: FittedStep, values: Float64Array): void {
+  const apply = (KINDS[step.kind] as StepKind<FittedStep>).apply;
+  for (let i = 0; i < values.length; i++) values[i] = apply(step, values[i]!);
+}

@@ -2,7 +2,7 @@ import { AtelierError } from '../core/errors.js';
 import { deriveColumns, rawSources, type DerivedColumn } from './derived.js';
 import { categoryText, encodeCategory, encoderSize, fitVocabulary, type CategoryEncoder } from './categorical.js';
 import { specSources, type FeatureSpec } from './spec.js';
-import { applyStep, fitStep, quantileSorted, type FittedStep } from './steps.js';
+import { applyStep, applyStepInPlace, fitStep, quantileSorted, type FittedStep } from './steps.js';
 
 /** A raw column: numbers (NaN is missing) or text (null is missing). */
 export type RawColumn = Float64Array | (string | null)[];
@@ -157,6 +157,8 @@ export function transformColumns(fitted: FittedTransform, raw: Map<string, RawCo
   for (const feature of fitted.features) {
     if (feature.kind === 'numeric') {
       const values = columns.get(feature.source)!;
+      // Column at a time: fill, then each step over the whole column, then into the matrix.
+      const column = new Float64Array(n);
       for (let i = 0; i < n; i++) {
         const raw = values[select ? select[i]! : i];
         let v = typeof raw === 'number' ? raw : raw === null || raw === undefined ? Number.NaN : Number(raw);
@@ -164,10 +166,11 @@ export function transformColumns(fitted: FittedTransform, raw: Map<string, RawCo
         if (missing && feature.fill !== null) v = feature.fill;
         // Raw inputs are checked on the way in; a derived one can still come out NULL (or 1/0).
         else if (missing && derived.has(feature.source)) throw derivedMissing(fitted, feature.source, select ? select[i]! : i);
-        for (const step of feature.steps) v = applyStep(step, v);
-        data[i * cols + offset] = v;
+        column[i] = v;
         if (feature.indicator) data[i * cols + offset + 1] = missing ? 1 : 0;
       }
+      for (const step of feature.steps) applyStepInPlace(step, column);
+      for (let i = 0, at = offset; i < n; i++, at += cols) data[at] = column[i]!;
     } else {
       for (let i = 0; i < n; i++) {
         const index = encodeCategory(feature.encoder, categoryOf(feature, columns, select ? select[i]! : i));
@@ -213,12 +216,25 @@ export function completeRows(required: string[], columns: Map<string, RawColumn>
  * Checks raw rows (objects keyed by input name) against the transform's inputs and gathers them
  * into columns. Errors name the instance and the feature, and what was expected.
  */
+/** Per transform: the inputs that may be missing (worked out once; serving calls rowsToColumns per request). */
+const missingAllowedOf = new WeakMap<FittedTransform, Set<string>>();
+
+function missingAllowedInputs(fitted: FittedTransform): Set<string> {
+  let allowed = missingAllowedOf.get(fitted);
+  if (!allowed) {
+    // Inputs read only by categorical features or derived columns may be missing: the first have
+    // OOV buckets, the second decide in SQL (a NULL that reaches a numeric feature is refused later).
+    allowed = new Set(fitted.inputs.map((i) => i.name));
+    for (const f of fitted.features) if (f.kind === 'numeric') allowed.delete(f.source);
+    // Numeric inputs with a fill value.
+    for (const f of fitted.features) if (f.kind === 'numeric' && f.fill !== null) allowed.add(f.source);
+    missingAllowedOf.set(fitted, allowed);
+  }
+  return allowed;
+}
+
 export function rowsToColumns(fitted: FittedTransform, rows: unknown[]): Map<string, RawColumn> {
-  const fillable = new Set(fitted.features.filter((f) => f.kind === 'numeric' && f.fill !== null).map((f) => (f as { source: string }).source));
-  // Inputs read only by categorical features or derived columns may be missing: the first have
-  // OOV buckets, the second decide in SQL (a NULL that reaches a numeric feature is refused later).
-  const optional = new Set(fitted.inputs.map((i) => i.name));
-  for (const f of fitted.features) if (f.kind === 'numeric') optional.delete(f.source);
+  const allowed = missingAllowedInputs(fitted);
   const columns = new Map<string, RawColumn>();
   for (const input of fitted.inputs) {
     columns.set(input.name, input.dtype === 'int' || input.dtype === 'float' ? new Float64Array(rows.length) : new Array<string | null>(rows.length));
@@ -235,7 +251,7 @@ export function rowsToColumns(fitted: FittedTransform, rows: unknown[]): Map<str
       const value = record[input.name];
       const column = columns.get(input.name)!;
       const numeric = input.dtype === 'int' || input.dtype === 'float';
-      const missingAllowed = fillable.has(input.name) || optional.has(input.name);
+      const missingAllowed = allowed.has(input.name);
       if (value === undefined || value === null) {
         if (!missingAllowed) {
           throw new AtelierError('INPUT_INVALID', `instance ${i}: missing feature "${input.name}" (expected ${numeric ? 'a number' : 'a string'})`, {

@@ -6,6 +6,9 @@ import { isNumeric } from '../data/column-types.js';
 import { sqlIdent, sqlString, withDuckDb } from '../data/duckdb.js';
 import { formatOf, loadSource, resolveSource } from '../data/sources.js';
 
+/** Rows in one DuckDB data chunk (its standard vector size). */
+const VECTOR_ROWS = 2048;
+
 export interface BatchPredictOptions {
   /** Rows read, predicted and written per step (default 10000): memory stays bounded by it. */
   chunkRows?: number;
@@ -45,55 +48,87 @@ export async function predictFile(bundle: LoadedBundle, input: string, output: s
     const added = classes ? ['prediction', ...classes.map((c) => `probability_${c}`)] : ['prediction'];
     const clash = added.find((a) => types.has(a));
     if (clash) throw new AtelierError('INPUT_INVALID', `${input}: already has a column "${clash}", which the output adds`, { file: input, column: clash });
-    await con.run(
-      `CREATE TABLE predictions (row_id BIGINT, ${added.map((a, k) => `${sqlIdent(a)} ${classes && k === 0 ? 'VARCHAR' : 'DOUBLE'}`).join(', ')})`,
-    );
+    await con.run(`CREATE TABLE predictions (${added.map((a, k) => `${sqlIdent(a)} ${classes && k === 0 ? 'VARCHAR' : 'DOUBLE'}`).join(', ')})`);
+    const { DuckDBDataChunk, DOUBLE, VARCHAR } = await import('@duckdb/node-api');
     const appender = await con.createAppender('predictions');
+    const outTypes = added.map((_a, k) => (classes && k === 0 ? VARCHAR : DOUBLE));
     const numeric = (dtype: string) => dtype === 'int' || dtype === 'float';
     const select = inputs.map(({ name, dtype }) => `CAST(${sqlIdent(name)} AS ${numeric(dtype) ? 'DOUBLE' : 'VARCHAR'})`).join(', ');
     const total = table.rowCount;
-    for (let start = 0; start < total; start += chunkRows) {
-      const result = await con.runAndReadAll(`SELECT rowid, ${select} FROM input WHERE rowid >= ${start} AND rowid < ${start + chunkRows} ORDER BY rowid`);
-      const values = result.getColumnsJS();
-      const rows = values[0]!.length;
+    // One scan in insertion order, read vector by vector (no per-chunk query, no conversion of
+    // whole result sets); predictions go back in as data chunks, and the output pairs the two
+    // tables by position.
+    const result = await con.stream(`SELECT ${select} FROM input`);
+    let start = 0;
+    const fresh = (): { columns: (Float64Array | (string | null)[])[]; rows: number } => ({
+      columns: inputs.map(({ dtype }) => (numeric(dtype) ? new Float64Array(chunkRows) : new Array<string | null>(chunkRows))),
+      rows: 0,
+    });
+    let buffered = fresh();
+    const flush = async () => {
+      const rows = buffered.rows;
+      if (rows === 0) return;
       const columns = new Map<string, RawColumn>();
-      inputs.forEach(({ name, dtype }, j) => {
-        const raw = values[j + 1]!;
-        if (!numeric(dtype)) {
-          columns.set(name, raw.map((v) => (v === null || v === undefined ? null : String(v))));
-          return;
-        }
-        const array = new Float64Array(rows);
-        for (let i = 0; i < rows; i++) {
-          const v = raw[i];
-          if ((v === null || v === undefined) && required.has(name)) {
-            const line = start + i + 2;
-            throw new AtelierError('INPUT_INVALID', `${input}:${line}: feature "${name}" is empty; expected a number`, { file: input, line, feature: name });
-          }
-          array[i] = v === null || v === undefined ? Number.NaN : Number(v);
-        }
-        columns.set(name, array);
+      inputs.forEach(({ name }, j) => {
+        const column = buffered.columns[j]!;
+        columns.set(name, column instanceof Float64Array ? column.subarray(0, rows) : column.slice(0, rows));
       });
       const predictions = bundle.toPredictions(await bundle.predictColumns(columns, rows), rows);
-      for (let i = 0; i < rows; i++) {
-        appender.appendBigInt(BigInt(start + i));
-        const p = predictions[i]!;
-        if (typeof p === 'number') {
-          appender.appendDouble(p);
+      for (let from = 0; from < rows; from += VECTOR_ROWS) {
+        const n = Math.min(VECTOR_ROWS, rows - from);
+        const chunk = DuckDBDataChunk.create(outTypes, n);
+        if (classes) {
+          const cls = new Array<string>(n);
+          const probabilities = classes.map(() => new Array<number>(n));
+          for (let i = 0; i < n; i++) {
+            const p = predictions[from + i] as { class: string; probabilities: number[] };
+            cls[i] = p.class;
+            p.probabilities.forEach((q, k) => (probabilities[k]![i] = q));
+          }
+          chunk.setColumns([cls, ...probabilities]);
         } else {
-          appender.appendVarchar(p.class);
-          for (const q of p.probabilities) appender.appendDouble(q);
+          chunk.setColumns([predictions.slice(from, from + n) as number[]]);
         }
-        appender.endRow();
+        appender.appendDataChunk(chunk);
       }
-      appender.flushSync();
-      options.onProgress?.(start + rows, total);
+      start += rows;
+      options.onProgress?.(start, total);
+      buffered = fresh();
+    };
+    for (let chunk = await result.fetchChunk(); chunk && chunk.rowCount > 0; chunk = await result.fetchChunk()) {
+      for (let from = 0; from < chunk.rowCount; ) {
+        const n = Math.min(chunk.rowCount - from, chunkRows - buffered.rows);
+        inputs.forEach(({ name, dtype }, j) => {
+          const vector = chunk.getColumnVector(j);
+          const column = buffered.columns[j]!;
+          if (!numeric(dtype)) {
+            for (let i = 0; i < n; i++) {
+              const v = vector.getItem(from + i);
+              column[buffered.rows + i] = v === null ? null : String(v);
+            }
+            return;
+          }
+          const values = column as Float64Array;
+          for (let i = 0; i < n; i++) {
+            const v = vector.getItem(from + i) as number | null;
+            if (v === null && required.has(name)) {
+              const line = start + buffered.rows + i + 2;
+              throw new AtelierError('INPUT_INVALID', `${input}:${line}: feature "${name}" is empty; expected a number`, { file: input, line, feature: name });
+            }
+            values[buffered.rows + i] = v === null ? Number.NaN : v;
+          }
+        });
+        buffered.rows += n;
+        from += n;
+        if (buffered.rows === chunkRows) await flush();
+      }
     }
+    await flush();
     appender.closeSync();
     const temp = `${output}.tmp-${process.pid}`;
     try {
       await con.run(
-        `COPY (SELECT input.*, predictions.* EXCLUDE (row_id) FROM input JOIN predictions ON input.rowid = predictions.row_id ORDER BY input.rowid) TO ${sqlString(temp)} (FORMAT ${outFormat === 'csv' ? 'CSV, HEADER' : 'PARQUET'})`,
+        `COPY (SELECT * FROM input POSITIONAL JOIN predictions) TO ${sqlString(temp)} (FORMAT ${outFormat === 'csv' ? 'CSV, HEADER' : 'PARQUET'})`,
       );
       await rename(temp, output);
     } catch (error) {

@@ -108,8 +108,7 @@ export class DataPlane {
       status = isAtelierError(error) ? error.status : 500;
       throw error;
     } finally {
-      metrics?.requests.inc({ ...labels, status: String(status) });
-      metrics?.latency.observe(labels, (performance.now() - started) / 1000);
+      metrics?.observeRequest(labels.model, labels.version, labels.api, String(status), (performance.now() - started) / 1000);
     }
   }
 
@@ -127,8 +126,8 @@ export class DataPlane {
     const outputs = await this.predict(served, columns, rows.length);
     const predictions = bundle.toPredictions(outputs, rows.length);
     const requestId = request.requestId ?? randomUUID();
-    const histogram = this.options.metrics?.predictions;
-    if (histogram) for (const p of predictions) histogram.observe(labels, typeof p === 'number' ? p : Math.max(...p.probabilities));
+    const histogram = this.options.metrics?.predictionValues(labels.model, labels.version);
+    if (histogram) for (const p of predictions) histogram.observe(typeof p === 'number' ? p : Math.max(...p.probabilities));
     this.options.log?.record({ model: served.model, version: served.version, requestId, columns, rows: rows.length, predictions });
     return { model: served.model, version: served.version, requestId, bundle, outputs, predictions };
   }

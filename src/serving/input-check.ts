@@ -27,6 +27,8 @@ interface NumericDomain {
 export interface FeatureDomains {
   numeric: Map<string, NumericDomain>;
   categorical: Map<string, Set<string>>;
+  /** Names a request may use: the inputs and the label. */
+  known: Set<string>;
 }
 
 export function featureDomains(bundle: LoadedBundle, stats: { features?: Record<string, { min?: number | null; max?: number | null }> } | undefined): FeatureDomains {
@@ -46,11 +48,12 @@ export function featureDomains(bundle: LoadedBundle, stats: { features?: Record<
     if (f.kind !== 'categorical' || f.encoder.kind !== 'vocabulary') continue;
     // Values outside the vocabulary are served (hashed into its out-of-vocabulary buckets) but are
     // outside what the model learned from: anomalies.
-    // Only raw inputs are checked here: a derived column is computed from them (and checked there).
-    if (f.sources.length !== 1 || !bundle.transform.inputs.some((i) => i.name === f.sources[0])) continue;
+    if (f.sources.length !== 1) continue;
+    // A derived column (SQL over the inputs) is not in the request; it is computed later.
+    if (!bundle.transform.inputs.some((i) => i.name === f.sources[0])) continue;
     categorical.set(f.sources[0]!, new Set(f.encoder.values));
   }
-  return { numeric, categorical };
+  return { numeric, categorical, known: new Set([...bundle.transform.inputs.map((i) => i.name), bundle.manifest.label]) };
 }
 
 const show = (v: unknown) => JSON.stringify(v)?.slice(0, 40) ?? String(v);
@@ -61,14 +64,14 @@ const show = (v: unknown) => JSON.stringify(v)?.slice(0, 40) ?? String(v);
  * under the `reject` policy and anomalies (served, counted) under `accept`.
  */
 export function checkInputs(bundle: LoadedBundle, domains: FeatureDomains, policy: DomainPolicy, rows: unknown[]): InputCheck {
-  const known = new Set(bundle.transform.inputs.map((i) => i.name));
-  const label = bundle.manifest.label;
+  const known = domains.known;
   const issues: InputIssue[] = [];
   rows.forEach((row, instance) => {
     if (row === null || typeof row !== 'object' || Array.isArray(row)) return; // rowsToColumns names it
-    for (const key of Object.keys(row)) {
-      if (!known.has(key) && key !== label) {
-        issues.push({ code: 'unknown_feature', instance, feature: key, message: `instance ${instance}: unknown feature "${key}"; the model takes ${[...known].join(', ')}` });
+    for (const key in row) {
+      if (!known.has(key)) {
+        const inputs = bundle.transform.inputs.map((i) => i.name).join(', ');
+        issues.push({ code: 'unknown_feature', instance, feature: key, message: `instance ${instance}: unknown feature "${key}"; the model takes ${inputs}` });
       }
     }
   });

@@ -16,6 +16,9 @@ export class ServingMetrics {
   readonly loadSeconds: Gauge<'model' | 'version'>;
   readonly predictions: Histogram<'model' | 'version'>;
   readonly anomalies: Counter<'model' | 'version' | 'feature'>;
+  /** Per-request series, looked up once: prom-client hashes a label object on every call otherwise. */
+  private readonly requestSeries = new Map<string, { requests: { inc(): void }; latency: { observe(v: number): void } }>();
+  private readonly valueSeries = new Map<string, { observe(v: number): void }>();
   /** Read at each scrape for the queue-depth gauge (the model manager sets it). */
   queueDepths: () => { model: string; version: number; depth: number }[] = () => [];
 
@@ -72,5 +75,28 @@ export class ServingMetrics {
       registers,
     });
     if (options.processMetrics !== false) collectDefaultMetrics({ register: this.registry, prefix: 'atelier_' });
+  }
+
+  /** Counts one inference request and its latency. */
+  observeRequest(model: string, version: string, api: string, status: string, seconds: number): void {
+    const key = `${model}\u0000${version}\u0000${api}\u0000${status}`;
+    let series = this.requestSeries.get(key);
+    if (!series) {
+      series = { requests: this.requests.labels(model, version, api, status), latency: this.latency.labels(model, version, api) };
+      this.requestSeries.set(key, series);
+    }
+    series.requests.inc();
+    series.latency.observe(seconds);
+  }
+
+  /** The histogram of predicted values of one model version. */
+  predictionValues(model: string, version: string): { observe(v: number): void } {
+    const key = `${model}\u0000${version}`;
+    let series = this.valueSeries.get(key);
+    if (!series) {
+      series = this.predictions.labels(model, version);
+      this.valueSeries.set(key, series);
+    }
+    return series;
   }
 }

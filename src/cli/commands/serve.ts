@@ -105,7 +105,7 @@ export function registerServe(program: Command): void {
     .option('--aliases <names>', 'aliases whose versions are loaded ahead and followed when they move', 'production')
     .option('--workers <n>', 'server processes sharing the port', '1')
     .option('--batch-max <rows>', 'most rows in one model call', '64')
-    .option('--batch-wait-us <us>', 'longest a request waits for others to batch with, in microseconds', '500')
+    .option('--batch-wait-us <us>', 'longest a request waits for others to batch with, in microseconds (0: those that arrived in the same event-loop turn)', '0')
     .option('--queue-max <n>', 'requests waiting per model before answering 429', '1024')
     .option('--timeout-ms <ms>', 'per-request limit before answering 504', '30000')
     .option('--body-limit <bytes>', 'largest request body', String(16 * 1024 * 1024))

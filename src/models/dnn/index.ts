@@ -10,6 +10,7 @@ import { seededRandom, shuffledIndices, tensorflow } from '../tf.js';
 import { FastDenseTrainer, fastPathUnsupported } from './fast-train.js';
 import { ParallelDenseTrainer } from './parallel-train.js';
 import { availableParallelism } from 'node:os';
+import { DenseForward } from './dense-forward.js';
 import { loadLayersModel, saveLayersModel } from './files.js';
 import { buildNetwork, decayKernels, makeOptimizer, scheduledRate, setLearningRate } from './network.js';
 import { BestWeights, dropoutLayers, epochTrainLoss, lossFunction, networkEpochReport, targetScale, warmStartFrom } from '../tf-training.js';
@@ -28,11 +29,17 @@ interface HeadInfo {
   outputs: number;
 }
 
-const PREDICT_BATCH = 8192;
+const PREDICT_BATCH = 65536;
+/** Batches up to this many rows run through the JavaScript forward pass (dense-forward.ts), larger ones through TF.js. */
+export const JS_FORWARD_MAX_ROWS = 16;
 
 class DnnModel implements TrainedModel {
   readonly family = 'dnn';
   readonly outputWidth: number;
+  /** The JavaScript forward pass for small batches, made on first use (after training, so it copies the final weights). */
+  private forward: DenseForward | undefined | null = null;
+  /** Set while fit() changes the weights: predictions then go through TF.js, which reads them live. */
+  training = false;
   constructor(
     private readonly tf: typeof TF,
     private readonly network: TF.LayersModel,
@@ -43,17 +50,31 @@ class DnnModel implements TrainedModel {
   }
 
   async predict(x: Matrix): Promise<Float64Array> {
+    if (x.rows <= JS_FORWARD_MAX_ROWS && !this.training) {
+      if (this.forward === null) this.forward = DenseForward.from(this.network);
+      if (this.forward && this.forward.inputs === x.cols) {
+        const raw = this.forward.predict(x.data, x.rows);
+        const out = new Float64Array(raw.length);
+        for (let i = 0; i < raw.length; i++) out[i] = raw[i]! * this.target.std + this.target.mean;
+        return out;
+      }
+    }
+    return this.predictTf(x);
+  }
+
+  private predictTf(x: Matrix): Promise<Float64Array> {
     const width = this.outputWidth;
     const out = new Float64Array(x.rows * width);
     for (let start = 0; start < x.rows; start += PREDICT_BATCH) {
       const rows = Math.min(PREDICT_BATCH, x.rows - start);
       const raw = this.tf.tidy(() => {
         const input = this.tf.tensor2d(x.data.subarray(start * x.cols, (start + rows) * x.cols), [rows, x.cols]);
-        return (this.network.predict(input) as TF.Tensor).dataSync() as Float32Array;
+        // batchSize: predict would otherwise slice the input into batches of 32, one op chain each.
+        return (this.network.predict(input, { batchSize: rows }) as TF.Tensor).dataSync() as Float32Array;
       });
       for (let i = 0; i < rows * width; i++) out[start * width + i] = raw[i]! * this.target.std + this.target.mean;
     }
-    return out;
+    return Promise.resolve(out);
   }
 
   async save(dir: string): Promise<void> {
@@ -117,6 +138,7 @@ export const dnnFamily: ModelFamily<DnnModelConfig> = {
           ? await ParallelDenseTrainer.create(tf, network, fastOptions, training.batchSize)
           : new FastDenseTrainer(tf, network, fastOptions);
     const model = new DnnModel(tf, network, target, head);
+    model.training = true;
     const random = seededRandom(training.seed);
     // TF.js's seeded dropout draws the same mask for the same seed: a new seed every step.
     const dropouts = dropoutLayers(network);
@@ -174,6 +196,7 @@ export const dnnFamily: ModelFamily<DnnModelConfig> = {
     // The saved config keeps the seeds the network was built with.
     for (const d of dropouts) d.layer.seed = d.seed;
     const bestEpoch = best.restore(network, epochsRun);
+    model.training = false;
     const summary: FitSummary = { epochsRun, bestEpoch, stoppedEarly };
     return { model, summary };
   },
