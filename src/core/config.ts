@@ -26,7 +26,7 @@ const dnnModel = z.strictObject({
     .min(1)
     .max(2)
     .optional()
-    .describe('Threads for the dense fast path (plain relu regressors with Adam): 2 splits each batch of 256 rows or more between two threads (default: 2 on 100,000 training rows or more, else 1).'),
+    .describe('Threads for the dense fast path (plain relu regressors with Adam): 2 splits each batch of 256 rows or more between two threads (default 1: on this 2-core machine two measured no faster, see docs/benchmarks.md).'),
 });
 
 // Defaults of the linear family live with its solver (src/models/linear/params.ts, LINEAR_PARAMS),

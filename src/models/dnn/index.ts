@@ -9,7 +9,6 @@ import { taskLoss } from '../losses.js';
 import { seededRandom, shuffledIndices, tensorflow } from '../tf.js';
 import { FastDenseTrainer, fastPathUnsupported } from './fast-train.js';
 import { ParallelDenseTrainer } from './parallel-train.js';
-import { availableParallelism } from 'node:os';
 import { DenseForward } from './dense-forward.js';
 import { loadLayersModel, saveLayersModel } from './files.js';
 import { buildNetwork, decayKernels, makeOptimizer, scheduledRate, setLearningRate } from './network.js';
@@ -108,9 +107,6 @@ function batchOf(x: Matrix, y: Float64Array, order: Uint32Array, start: number, 
   return { xs, ys };
 }
 
-/** Training rows from which the fast path uses two threads by default. */
-const PARALLEL_MIN_ROWS = 100_000;
-
 export const dnnFamily: ModelFamily<DnnModelConfig> = {
   name: 'dnn',
   warmStart: true,
@@ -128,8 +124,8 @@ export const dnnFamily: ModelFamily<DnnModelConfig> = {
     if (input.warmStart) await warmStartFrom(tf, network, input.warmStart);
     // Plain dense regressors with Adam train on a hand-written path (3.5x the layers loop, see
     // fast-train.ts); anything else takes TF.js's own trainOnBatch.
-    // Large sets split each batch between two threads (parallel-train.ts).
-    const threads = input.params.threads ?? (input.train.x.rows >= PARALLEL_MIN_ROWS && availableParallelism() > 1 ? 2 : 1);
+    // `threads: 2` splits each batch between two threads (parallel-train.ts); it measured no faster here yet.
+    const threads = input.params.threads ?? 1;
     const fastOptions = { learningRate: training.learningRate };
     const fast =
       fastPathUnsupported(network, input.task, training.optimizer) !== undefined
