@@ -13,10 +13,6 @@
  *  - fast-js / fast-tf: src/models/dnn/fast-train.ts in the same loop (shuffle, batch copy);
  *  - fast, 2 threads: src/models/dnn/parallel-train.ts, each batch split between two threads.
  */
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { seededRandom } from '../src/core/random.js';
 import type { Matrix } from '../src/features/transform.js';
 import { FastDenseTrainer } from '../src/models/dnn/fast-train.js';
@@ -26,6 +22,7 @@ import { buildNetwork } from '../src/models/dnn/network.js';
 import { targetScale } from '../src/models/tf-training.js';
 import { shuffledIndices, tensorflow } from '../src/models/tf.js';
 import { friedman } from './friedman.js';
+import { runPythonPeer } from './peer.js';
 import { rmse } from '../src/models/losses.js';
 
 const ROWS = Number(process.env.ROWS ?? 1_000_000);
@@ -68,20 +65,16 @@ interface Result {
 const results: Result[] = [];
 
 if (PEER) {
-  const dir = mkdtempSync(join(tmpdir(), 'dnn-bench-'));
-  try {
-    writeFileSync(join(dir, 'x.f32'), x);
-    writeFileSync(join(dir, 'y.f32'), y);
-    const script = join(import.meta.dirname, 'dnn_peer.py');
-    const out = execFileSync('/usr/bin/python3', [script, join(dir, 'x.f32'), join(dir, 'y.f32'), String(ROWS), String(COLS), String(ntr), String(BATCH), String(THREADS), String(CHECK_ROWS), String(CHECK_EPOCHS)], {
-      encoding: 'utf8',
-      maxBuffer: 1 << 20,
-    });
-    const p = JSON.parse(out.trim().split('\n').pop()!) as { epoch_s: number; rows_per_s: number; check_rmse: number; epoch_rmse: number; version: string; threads: number };
-    results.push({ name: `torch ${p.version} (${p.threads} threads)`, rowsPerS: p.rows_per_s, epochS: p.epoch_s, checkRmse: p.check_rmse, epochRmse: p.epoch_rmse });
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  const p = runPythonPeer<{ epoch_s: number; rows_per_s: number; check_rmse: number; epoch_rmse: number; version: string; threads: number }>('dnn_peer.py', x, y, [
+    ROWS,
+    COLS,
+    ntr,
+    BATCH,
+    THREADS,
+    CHECK_ROWS,
+    CHECK_EPOCHS,
+  ]);
+  results.push({ name: `torch ${p.version} (${p.threads} threads)`, rowsPerS: p.rows_per_s, epochS: p.epoch_s, checkRmse: p.check_rmse, epochRmse: p.epoch_rmse });
 }
 
 const tf = await tensorflow();

@@ -7,12 +7,9 @@
  * + 10 x3 + 5 x4 + N(0, 1); first 80% train, last 20% held out. Both sides read the same float32
  * values (written to a temp file for the Python peer).
  */
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { trainGbdt } from '../src/models/gbdt/index.js';
 import { friedman } from './friedman.js';
+import { runPythonPeer } from './peer.js';
 import { rmse } from '../src/models/losses.js';
 
 const ROWS = Number(process.env.ROWS ?? 1_000_000);
@@ -35,21 +32,7 @@ const ntr = Math.floor(ROWS * 0.8);
 console.log(`data ${ROWS} x ${COLS} generated in ${((performance.now() - t0) / 1000).toFixed(2)}s; train ${ntr}, held out ${ROWS - ntr}`);
 
 let peer: { fit_s: number; fit_cpu_s: number; rmse: number; max_rss_mb: number; version: string } | undefined;
-if (PEER) {
-  const dir = mkdtempSync(join(tmpdir(), 'gbdt-bench-'));
-  try {
-    writeFileSync(join(dir, 'x.f32'), x);
-    writeFileSync(join(dir, 'y.f32'), y);
-    const script = join(import.meta.dirname, 'gbdt_peer.py');
-    const out = execFileSync('/usr/bin/python3', [script, join(dir, 'x.f32'), join(dir, 'y.f32'), String(ROWS), String(COLS), String(ntr), String(TREES), String(DEPTH), String(LR), String(THREADS)], {
-      encoding: 'utf8',
-      maxBuffer: 1 << 20,
-    });
-    peer = JSON.parse(out.trim().split('\n').pop()!);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
+if (PEER) peer = runPythonPeer('gbdt_peer.py', x, y, [ROWS, COLS, ntr, TREES, DEPTH, LR, THREADS]);
 
 const train = { x: { data: x.subarray(0, ntr * COLS), rows: ntr, cols: COLS }, y: y.subarray(0, ntr) };
 const held = { data: x.subarray(ntr * COLS), rows: ROWS - ntr, cols: COLS };

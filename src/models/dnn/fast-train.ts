@@ -52,6 +52,14 @@ interface DenseState extends DenseWeights {
 
 export type Elementwise = 'js' | 'tf';
 
+/** Room for the activation transposes of the 'js' path, reused across steps (calls are synchronous). */
+let scratch = new Float32Array(0);
+
+function transposeScratch(n: number): Float32Array {
+  if (scratch.length < n) scratch = new Float32Array(n);
+  return scratch.subarray(0, n);
+}
+
 /** A Float32Array of `n` on shared memory, so a worker thread can read or write it. */
 export function sharedFloats(n: number): Float32Array {
   return new Float32Array(new SharedArrayBuffer(n * 4));
@@ -102,7 +110,7 @@ export function denseGradients(
       // Weight gradient a^T dz, with a transposed explicitly so the matmul runs on XNNPACK.
       let aT: TF.Tensor;
       if (elementwise === 'tf') aT = tf.transpose(a);
-      else aT = tf.tensor2d(transposeInto(heap.typedArrayFromHeap(a), count, layer.inputs, new Float32Array(count * layer.inputs)), [layer.inputs, count]);
+      else aT = tf.tensor2d(transposeInto(heap.typedArrayFromHeap(a), count, layer.inputs, transposeScratch(count * layer.inputs)), [layer.inputs, count]);
       grads[l]!.kernel.set(heap.typedArrayFromHeap(tf.matMul(aT, dz)));
       const gb = grads[l]!.bias;
       if (elementwise === 'tf') gb.set(tf.sum(dz, 0).dataSync() as Float32Array);
