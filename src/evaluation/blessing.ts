@@ -46,6 +46,17 @@ export function checkMetric(metric: string, requirement: MetricRequirement, chal
   return { metric, challenger, champion, requirement, passed: failures.length === 0, failures };
 }
 
+/** Throws naming the field when `validation` asks for a metric the model does not report. */
+export function checkValidationMetrics(rules: ValidationConfig | undefined, task: string, reported: Record<string, number>): void {
+  for (const metric of Object.keys(rules?.metrics ?? {})) {
+    if (typeof reported[metric] === 'number') continue;
+    const known = Object.keys(reported).filter((k) => k !== 'count' && typeof reported[k] === 'number');
+    throw new AtelierError('CONFIG_INVALID', `validation.metrics.${metric}: not a metric of a ${task} model; it reports ${known.join(', ')}`, {
+      field: `validation.metrics.${metric}`,
+    });
+  }
+}
+
 /**
  * Validates `name@version` under `validation` (default: the section of the config it was trained
  * with; none means nothing to check, so blessed). Records and returns the verdict.
@@ -85,15 +96,8 @@ export async function validateModelVersion(ctx: AtelierContext, name: string, ve
     const champion = championVersion !== null ? await evaluateModel(ctx, `${name}@${championVersion}`, { data: dataRef, split, importance: { repeats: 0 } }) : undefined;
     const ours = challenger.metrics as unknown as Record<string, number>;
     const theirs = champion?.metrics as unknown as Record<string, number> | undefined;
-    const checks = Object.entries(rules.metrics).map(([metric, requirement]) => {
-      if (typeof ours[metric] !== 'number') {
-        const known = Object.keys(ours).filter((k) => k !== 'count' && typeof ours[k] === 'number');
-        throw new AtelierError('CONFIG_INVALID', `validation.metrics.${metric}: not a metric of a ${config.task} model; it reports ${known.join(', ')}`, {
-          field: `validation.metrics.${metric}`,
-        });
-      }
-      return checkMetric(metric, requirement, ours[metric]!, theirs?.[metric] ?? null);
-    });
+    checkValidationMetrics(rules, config.task, ours);
+    const checks = Object.entries(rules.metrics).map(([metric, requirement]) => checkMetric(metric, requirement, ours[metric]!, theirs?.[metric] ?? null));
     verdict = {
       model: name,
       version,

@@ -1,12 +1,17 @@
 import type { ModelConfig } from '../core/config.js';
-import { validateModelVersion, type Verdict } from '../evaluation/blessing.js';
+import { checkValidationMetrics, validateModelVersion, type Verdict } from '../evaluation/blessing.js';
 import { registerModelVersion } from '../registry/models.js';
 import type { ModelVersionRecord } from '../store/types.js';
 import type { AtelierContext } from '../store/context.js';
 import type { TrainResult } from '../training/train.js';
 
-/** The bundle of a finished training run becomes the next version of the config's model. */
+/**
+ * The bundle of a finished training run becomes the next version of the config's model; a
+ * `validation` section naming a metric the model does not report is refused first, so no version
+ * is left without the verdict it was meant to get.
+ */
 export async function registerRun(ctx: AtelierContext, config: ModelConfig, result: TrainResult): Promise<ModelVersionRecord> {
+  checkValidationMetrics(config.validation, config.task, result.metrics as unknown as Record<string, number>);
   return registerModelVersion(ctx, {
     model: config.name,
     runId: result.run.id,
