@@ -104,3 +104,35 @@ model: { family: linear }
   bundle.dispose();
   await ctx.store.close();
 });
+
+test('a large batch transforms exactly as its rows one at a time, across row blocks, with fills and indicators', () => {
+  const rows = 10_007;
+  const x = Float64Array.from({ length: rows }, (_v, i) => (i % 997 === 0 ? Number.NaN : i % 4096 === 4095 ? Number.POSITIVE_INFINITY : Math.sin(i) * 50));
+  const y = Float64Array.from({ length: rows }, (_v, i) => i * 0.25);
+  const city = Array.from({ length: rows }, (_v, i) => (i % 3 === 0 ? 'a' : i % 5 === 0 ? null : 'b'));
+  const fitted = {
+    inputs: [
+      { name: 'x', dtype: 'float' },
+      { name: 'y', dtype: 'float' },
+      { name: 'city', dtype: 'string' },
+    ],
+    features: [
+      { kind: 'numeric', name: 'x', source: 'x', fill: -3, indicator: true, steps: [{ kind: 'clip', low: -40, high: 40 }, { kind: 'standardize', mean: 1, std: 20 }] },
+      { kind: 'categorical', name: 'city', sources: ['city'], encoder: { kind: 'vocabulary', values: ['a', 'b'], oovBuckets: 1 }, output: 'one_hot' },
+      { kind: 'numeric', name: 'y', source: 'y', fill: null, indicator: false, steps: [{ kind: 'min_max', min: 0, max: 2500 }, { kind: 'bucketize', boundaries: [0.1, 0.5] }] },
+    ],
+  } as unknown as Parameters<typeof transformColumns>[0];
+  const columns = new Map<string, Float64Array | (string | null)[]>([['x', x], ['y', y], ['city', city]]);
+  const whole = transformColumns(fitted, columns, rows);
+  assert.equal(whole.cols, 6);
+  for (const i of [0, 1, 996, 997, 4095, 4096, 8191, 8192, 10_006]) {
+    const one = transformColumns(fitted, new Map([['x', x.subarray(i, i + 1)], ['y', y.subarray(i, i + 1)], ['city', city.slice(i, i + 1)]]), 1);
+    assert.deepEqual(Array.from(whole.data.subarray(i * 6, i * 6 + 6)), Array.from(one.data), `row ${i}`);
+  }
+  // Row 997 is missing: filled with -3 (then clipped and standardized), indicator 1.
+  assert.deepEqual(Array.from(whole.data.subarray(997 * 6, 997 * 6 + 2)), [Math.fround((-3 - 1) / 20), 1]);
+  assert.deepEqual(Array.from(whole.data.subarray(4095 * 6, 4095 * 6 + 2)), [Math.fround((-3 - 1) / 20), 1]);
+  // A selection of rows gives those rows.
+  const picked = transformColumns(fitted, columns, rows, Uint32Array.of(4096, 997));
+  assert.deepEqual(Array.from(picked.data), [...whole.data.subarray(4096 * 6, 4097 * 6), ...whole.data.subarray(997 * 6, 998 * 6)]);
+});
