@@ -126,7 +126,7 @@ test('a large batch transforms exactly as its rows one at a time, across row blo
   const whole = transformColumns(fitted, columns, rows);
   assert.equal(whole.cols, 6);
   for (const i of [0, 1, 996, 997, 4095, 4096, 8191, 8192, 10_006]) {
-    const one = transformColumns(fitted, new Map([['x', x.subarray(i, i + 1)], ['y', y.subarray(i, i + 1)], ['city', city.slice(i, i + 1)]]), 1);
+    const one = transformColumns(fitted, new Map<string, Float64Array | (string | null)[]>([['x', x.subarray(i, i + 1)], ['y', y.subarray(i, i + 1)], ['city', city.slice(i, i + 1)]]), 1);
     assert.deepEqual(Array.from(whole.data.subarray(i * 6, i * 6 + 6)), Array.from(one.data), `row ${i}`);
   }
   // Row 997 is missing: filled with -3 (then clipped and standardized), indicator 1.
