@@ -9,7 +9,8 @@ import type { Worker } from 'node:worker_threads';
 import { startWorker } from '../../core/worker-start.js';
 import { binFeatures } from './binning.js';
 import { chunkSeed, gradientScale, QUANTIZE_CHUNK, QUANTIZE_JOB, runQuantize, type GradientScale } from './quantize.js';
-import { combineSlots, SLOTS_PER_PAGE, type HistJob, packJobs, runJobs, runPartitions, slotDoubles } from './histogram.js';
+import { combineSlots, SLOTS_PER_PAGE, type HistJob, packJobs, runJobs, slotDoubles } from './histogram.js';
+import { chunkStart, runPartitions, stitchChunks } from './partition.js';
 
 /** Below about this many cell updates a job runs on the main thread alone. */
 const SMALL_WORK = 200_000;
@@ -261,11 +262,12 @@ export class TrainingMemory {
     for (let i = 0; i < m; i++) (jobs[i * 5 + 1]! - jobs[i * 5]! >= CHUNK_MIN * T ? chunked : small).push(i);
     for (const i of chunked) {
       const s = jobs[i * 5]!;
-      const len = jobs[i * 5 + 1]! - s;
+      const e = jobs[i * 5 + 1]!;
       for (let t = 0; t < T; t++) {
-        const a = s + Math.floor((t * len) / T);
-        const b = s + Math.floor(((t + 1) * len) / T);
-        mine[t]!.push(a, b, jobs[i * 5 + 2]!, jobs[i * 5 + 3]!, jobs[i * 5 + 4]!, 1);
+        const a = chunkStart(s, e, t, T);
+        const b = chunkStart(s, e, t + 1, T);
+        // The last chunk places its own rights (see stitchChunks).
+        mine[t]!.push(a, b, jobs[i * 5 + 2]!, jobs[i * 5 + 3]!, jobs[i * 5 + 4]!, t < T - 1 ? 1 : 0);
         owner[t]!.push(i, t);
         load[t] += b - a;
       }
@@ -303,27 +305,7 @@ export class TrainingMemory {
         else chunkLeft[i * T + c] = got![k]!;
       }
     }
-    // Chunked nodes: lefts of every chunk in order, then rights (from scratch) in order.
-    const { rows, scratch } = this;
-    for (const i of chunked) {
-      const s = jobs[i * 5]!;
-      const len = jobs[i * 5 + 1]! - s;
-      let dest = s;
-      for (let t = 0; t < T; t++) {
-        const a = s + Math.floor((t * len) / T);
-        const l = chunkLeft[i * T + t]!;
-        if (dest !== a) for (let j = a; j < a + l; j++) rows[dest + j - a] = rows[j]!;
-        dest += l;
-      }
-      counts[i] = dest - s;
-      for (let t = 0; t < T; t++) {
-        const a = s + Math.floor((t * len) / T);
-        const b = s + Math.floor(((t + 1) * len) / T);
-        const r = b - a - chunkLeft[i * T + t]!;
-        for (let j = a; j < a + r; j++) rows[dest + j - a] = scratch[j]!;
-        dest += r;
-      }
-    }
+    for (const i of chunked) counts[i] = stitchChunks(this.rows, this.scratch, jobs[i * 5]!, jobs[i * 5 + 1]!, chunkLeft.subarray(i * T, (i + 1) * T));
     return counts;
   }
 

@@ -4,7 +4,8 @@
  */
 import { parentPort } from 'node:worker_threads';
 import { binFeatures } from './binning.js';
-import { runJobs, runPartitions } from './histogram.js';
+import { runJobs } from './histogram.js';
+import { runPartitions } from './partition.js';
 import { runQuantize } from './quantize.js';
 
 interface State {
