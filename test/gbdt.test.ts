@@ -327,6 +327,23 @@ describe('training', () => {
     }
   });
 
+  it('gives the same model on 1 and 2 threads for every objective when the per-row steps are shared', async () => {
+    // Over 50,000 rows: gradients, leaf sums with their raw-score updates, and (sampled) the trees'
+    // raw-score updates run on both threads; binary and multiclass have non-constant hessians.
+    const big = synthetic(70000, 5, 13);
+    const labels = {
+      binary: Float64Array.from(big.y, (v) => (v < 14 ? 0 : 1)),
+      multiclass: Float64Array.from(big.y, (v) => (v < 12 ? 0 : v < 16 ? 1 : 2)),
+    };
+    for (const objective of ['binary', 'multiclass'] as const) {
+      for (const extra of [{}, { subsample: 0.9 }]) {
+        const p = { objective, n_estimators: 3, max_depth: 3, parallel_min_cells: 0, ...extra };
+        const data = { x: big.x, y: labels[objective] };
+        assert.equal(JSON.stringify(await trainGbdt(data, { ...p, threads: 1 })), JSON.stringify(await trainGbdt(data, { ...p, threads: 2 })));
+      }
+    }
+  });
+
   it('stops early on the eval set and keeps the best iteration', async () => {
     const tr = synthetic(300, 8, 2, 6);
     const ev = synthetic(300, 8, 3, 6);
