@@ -17,6 +17,7 @@ import {
 } from '../src/models/gbdt/index.js';
 import { seededRandom } from '../src/core/random.js';
 import { quantizeGradients } from '../src/models/gbdt/quantize.js';
+import { sortValues } from '../src/models/gbdt/radix.js';
 import { HOUSING } from './helpers.js';
 
 const IRIS = '/work/shared/datasets/iris.csv';
@@ -87,6 +88,26 @@ function readCsv(path: string, label: string): { x: FeatureMatrix; y: Float64Arr
 }
 
 describe('binning', () => {
+  it('sorts samples as Float64Array.prototype.sort does (radix on float32 bits, built-in otherwise)', () => {
+    const random = seededRandom(5);
+    const gens: (() => number)[] = [
+      () => Math.fround((random() - 0.5) * 1e3), // float32, both signs: radix
+      () => Math.floor(random() * 5) - 2, // few distinct, zeros of both signs below
+      () => (random() < 0.5 ? -0 : 0),
+      () => (random() < 0.3 ? Number.POSITIVE_INFINITY : random() < 0.5 ? Number.NEGATIVE_INFINITY : Math.fround(random())),
+      () => random() * 1e-40, // float32 subnormals and beyond
+      () => random(), // not float32-exact: built-in sort
+    ];
+    for (const gen of gens) {
+      for (const m of [10, 5000]) {
+        const a = Float64Array.from({ length: m }, gen);
+        const expected = a.slice().sort();
+        sortValues(a);
+        assert.ok(a.every((v, i) => Object.is(v, expected[i])));
+      }
+    }
+  });
+
   it('gives each distinct value its own bin when there are few, bounds halfway, last +Infinity', () => {
     assert.deepEqual(Array.from(findBinBounds([1, 2, 4], [5, 5, 5])), [1.5, 3, Number.POSITIVE_INFINITY]);
     // min_data_in_bin (3 by default) groups rare values with the next ones.
