@@ -17,6 +17,7 @@ import {
 } from '../src/models/gbdt/index.js';
 import { seededRandom } from '../src/core/random.js';
 import { quantizeGradients } from '../src/models/gbdt/quantize.js';
+import { sortValues } from '../src/models/gbdt/radix.js';
 import { HOUSING } from './helpers.js';
 
 const IRIS = '/work/shared/datasets/iris.csv';
@@ -87,6 +88,26 @@ function readCsv(path: string, label: string): { x: FeatureMatrix; y: Float64Arr
 }
 
 describe('binning', () => {
+  it('sorts samples as Float64Array.prototype.sort does (radix on float32 bits, built-in otherwise)', () => {
+    const random = seededRandom(5);
+    const gens: (() => number)[] = [
+      () => Math.fround((random() - 0.5) * 1e3), // float32, both signs: radix
+      () => Math.floor(random() * 5) - 2, // few distinct, zeros of both signs below
+      () => (random() < 0.5 ? -0 : 0),
+      () => (random() < 0.3 ? Number.POSITIVE_INFINITY : random() < 0.5 ? Number.NEGATIVE_INFINITY : Math.fround(random())),
+      () => random() * 1e-40, // float32 subnormals and beyond
+      () => random(), // not float32-exact: built-in sort
+    ];
+    for (const gen of gens) {
+      for (const m of [10, 5000]) {
+        const a = Float64Array.from({ length: m }, gen);
+        const expected = a.slice().sort();
+        sortValues(a);
+        assert.ok(a.every((v, i) => Object.is(v, expected[i])));
+      }
+    }
+  });
+
   it('gives each distinct value its own bin when there are few, bounds halfway, last +Infinity', () => {
     assert.deepEqual(Array.from(findBinBounds([1, 2, 4], [5, 5, 5])), [1.5, 3, Number.POSITIVE_INFINITY]);
     // min_data_in_bin (3 by default) groups rare values with the next ones.
@@ -324,6 +345,23 @@ describe('training', () => {
     for (const extra of [{}, { subsample: 0.8 }]) {
       const p = { n_estimators: 3, max_depth: 4, parallel_min_cells: 0, ...extra };
       assert.equal(JSON.stringify(await trainGbdt(big, { ...p, threads: 1 })), JSON.stringify(await trainGbdt(big, { ...p, threads: 2 })));
+    }
+  });
+
+  it('gives the same model on 1 and 2 threads for every objective when the per-row steps are shared', async () => {
+    // Over 50,000 rows: gradients, leaf sums with their raw-score updates, and (sampled) the trees'
+    // raw-score updates run on both threads; binary and multiclass have non-constant hessians.
+    const big = synthetic(70000, 5, 13);
+    const labels = {
+      binary: Float64Array.from(big.y, (v) => (v < 14 ? 0 : 1)),
+      multiclass: Float64Array.from(big.y, (v) => (v < 12 ? 0 : v < 16 ? 1 : 2)),
+    };
+    for (const objective of ['binary', 'multiclass'] as const) {
+      for (const extra of [{}, { subsample: 0.9 }]) {
+        const p = { objective, n_estimators: 3, max_depth: 3, parallel_min_cells: 0, ...extra };
+        const data = { x: big.x, y: labels[objective] };
+        assert.equal(JSON.stringify(await trainGbdt(data, { ...p, threads: 1 })), JSON.stringify(await trainGbdt(data, { ...p, threads: 2 })));
+      }
     }
   });
 

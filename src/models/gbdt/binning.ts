@@ -6,6 +6,8 @@
  * dedicated bin MISSING_BIN, whatever the number of value bins.
  */
 
+import { sortValues } from './radix.js';
+
 /** Bin index reserved for missing values (NaN). Value bins are 0..upper.length-1 <= 254. */
 export const MISSING_BIN = 255;
 /** At most this many value bins per feature (one index stays reserved for missing values). */
@@ -89,7 +91,7 @@ export function distinctCounts(sample: Float64Array): { values: Float64Array; co
   for (let i = 0; i < sample.length; i++) if (sample[i] === sample[i]) m++;
   const sorted = new Float64Array(m);
   for (let i = 0, j = 0; i < sample.length; i++) if (sample[i] === sample[i]) sorted[j++] = sample[i]!;
-  sorted.sort();
+  sortValues(sorted);
   let distinct = 0;
   for (let i = 0; i < m; i++) if (i === 0 || sorted[i] !== sorted[i - 1]) distinct++;
   const values = new Float64Array(distinct);

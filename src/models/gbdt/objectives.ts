@@ -16,8 +16,11 @@ export interface Objective {
   readonly lossName: string;
   /** Starting raw score per output: the mean, the log-odds of the positive rate, the log class priors. */
   initScore(y: ArrayLike<number>): Float64Array;
-  /** Writes gradients and hessians for rows 0..n-1 (class-major, see above). */
-  gradients(y: ArrayLike<number>, raw: Float64Array, grad: Float32Array | Float64Array, hess: Float32Array | Float64Array): void;
+  /**
+   * Writes gradients and hessians (class-major, see above) for rows start..end-1 of the n = y.length
+   * rows (all by default; threads take ranges).
+   */
+  gradients(y: ArrayLike<number>, raw: Float64Array, grad: Float32Array | Float64Array, hess: Float32Array | Float64Array, start?: number, end?: number): void;
   /** The reported loss of raw scores against labels (lower is better). */
   loss(y: ArrayLike<number>, raw: Float64Array): number;
   /** Raw scores to outputs: identity, sigmoid probability, softmax probabilities (in place allowed). */
@@ -38,8 +41,8 @@ export const squaredError: Objective = {
     for (let i = 0; i < y.length; i++) sum += y[i]!;
     return Float64Array.of(y.length > 0 ? sum / y.length : 0);
   },
-  gradients(y, raw, grad, hess) {
-    for (let i = 0; i < y.length; i++) {
+  gradients(y, raw, grad, hess, start = 0, end = y.length) {
+    for (let i = start; i < end; i++) {
       grad[i] = raw[i]! - y[i]!;
       hess[i] = 1;
     }
@@ -75,8 +78,8 @@ export const binaryLogistic: Objective = {
     const p = Math.min(Math.max(y.length > 0 ? sum / y.length : 0.5, 1e-6), 1 - 1e-6);
     return Float64Array.of(Math.log(p / (1 - p)));
   },
-  gradients(y, raw, grad, hess) {
-    for (let i = 0; i < y.length; i++) {
+  gradients(y, raw, grad, hess, start = 0, end = y.length) {
+    for (let i = start; i < end; i++) {
       const p = sigmoid(raw[i]!);
       grad[i] = p - y[i]!;
       hess[i] = Math.max(p * (1 - p), MIN_HESS);
@@ -122,9 +125,9 @@ export function softmax(numClass: number): Objective {
       for (let k = 0; k < K; k++) out[k] = Math.log(Math.max(counts[k]! / Math.max(y.length, 1), 1e-6));
       return out;
     },
-    gradients(y, raw, grad, hess) {
+    gradients(y, raw, grad, hess, start = 0, end = y.length) {
       const n = y.length;
-      for (let i = 0; i < n; i++) {
+      for (let i = start; i < end; i++) {
         probs(raw, i);
         const label = y[i]!;
         for (let k = 0; k < K; k++) {

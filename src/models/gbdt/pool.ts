@@ -8,11 +8,17 @@
 import type { Worker } from 'node:worker_threads';
 import { startWorker } from '../../core/worker-start.js';
 import { binFeatures } from './binning.js';
-import { chunkSeed, gradientScale, QUANTIZE_CHUNK, QUANTIZE_JOB, runQuantize, type GradientScale } from './quantize.js';
-import { combineSlots, SLOTS_PER_PAGE, type HistJob, packJobs, runJobs, runPartitions, slotDoubles } from './histogram.js';
+import { addBinnedTreeToRaw, gradientRows, type BinnedTree, type RowState } from './boost.js';
+import { finishLeaves, type LeafParams } from './leaves.js';
+import type { ObjectiveName } from './objectives.js';
+import { chunkSeed, mergeStats, QUANTIZE_CHUNK, QUANTIZE_JOB, runQuantize, scaleFromStats, STATS, type GradientScale } from './quantize.js';
+import { combineSlots, SLOTS_PER_PAGE, type HistJob, packJobs, runJobs, slotDoubles } from './histogram.js';
+import { chunkStart, runPartitions, stitchChunks } from './partition.js';
 
 /** Below about this many cell updates a job runs on the main thread alone. */
 const SMALL_WORK = 200_000;
+/** Below this many rows a per-row step (gradients, leaves, raw scores) runs on the main thread alone. */
+const SMALL_ROWS = 50_000;
 
 export class TrainingMemory {
   readonly bins: Uint8Array;
@@ -21,6 +27,9 @@ export class TrainingMemory {
   readonly rows: Uint32Array;
   readonly grad: Float32Array;
   readonly hess: Float32Array;
+  /** Labels and raw scores (raw[i * outputs + k]), for the per-row steps on every thread. */
+  readonly y: Float64Array;
+  readonly raw: Float64Array;
   /** Quantized gradients and hessians packed one double per row (quantize.ts), for histograms. */
   readonly packed: Float64Array;
   /** How to read this iteration's packed sums back, per output k. */
@@ -32,6 +41,7 @@ export class TrainingMemory {
   private readonly free: number[] = [];
   private workers: Worker[] = [];
   private pending: { resolve: () => void; reject: (e: Error) => void; left: number; results: unknown[] } | undefined;
+  private readonly rowState: RowState;
   private failure: Error | undefined;
   private closing = false;
 
@@ -48,7 +58,10 @@ export class TrainingMemory {
     this.grad = new Float32Array(new SharedArrayBuffer(n * outputs * 4));
     this.hess = new Float32Array(new SharedArrayBuffer(n * outputs * 4));
     this.scratch = new Uint32Array(new SharedArrayBuffer(n * 4));
+    this.y = new Float64Array(new SharedArrayBuffer(n * 8));
+    this.raw = new Float64Array(new SharedArrayBuffer(n * outputs * 8));
     this.slotSize = slotDoubles(F);
+    this.rowState = { n, K: outputs, y: this.y, raw: this.raw, grad: this.grad, hess: this.hess };
   }
 
   /** Starts threads - 1 workers (the main thread is the other one). */
@@ -63,7 +76,7 @@ export class TrainingMemory {
           const onReady = (m: { type: string; message?: string }) => {
             if (m.type === 'ready') {
               worker.off('message', onReady);
-              worker.on('message', (msg: { type: string; message?: string; counts?: Int32Array; bounds?: Float64Array[] }) => this.onMessage(index, msg));
+              worker.on('message', (msg: { type: string; message?: string; result?: unknown }) => this.onMessage(index, msg));
               resolve();
             } else if (m.type === 'error') reject(new Error(m.message));
           };
@@ -86,14 +99,17 @@ export class TrainingMemory {
         scratch: this.scratch.buffer,
         grad: this.grad.buffer,
         hess: this.hess.buffer,
+        y: this.y.buffer,
+        raw: this.raw.buffer,
+        outputs: this.outputs,
       });
     }
     await Promise.all(ready);
   }
 
-  private onMessage(worker: number, m: { type: string; message?: string; counts?: Int32Array; bounds?: Float64Array[] }): void {
+  private onMessage(worker: number, m: { type: string; message?: string; result?: unknown }): void {
     if (m.type === 'error') return this.fail(new Error(`gbdt worker failed: ${m.message}`));
-    if (m.type === 'done' && this.pending) this.pending.results[worker] = m.counts ?? m.bounds;
+    if (m.type === 'done' && this.pending) this.pending.results[worker] = m.result;
     if (m.type === 'done' && this.pending && --this.pending.left === 0) {
       const p = this.pending;
       this.pending = undefined;
@@ -106,6 +122,93 @@ export class TrainingMemory {
     const p = this.pending;
     this.pending = undefined;
     p?.reject(e);
+  }
+
+  /**
+   * Posts messages[t - 1] to worker t (none where undefined), runs `own` on this thread meanwhile,
+   * and returns its result and the workers' (results[t - 1], undefined where no message went).
+   */
+  private async spread<R>(messages: (object | undefined)[], own: () => R): Promise<{ own: R; results: unknown[] }> {
+    if (this.failure) throw this.failure;
+    let used = 0;
+    for (const m of messages) if (m) used++;
+    let results: unknown[] = [];
+    let done: Promise<void> | undefined;
+    if (used > 0) {
+      done = new Promise<void>((resolve, reject) => {
+        this.pending = { resolve, reject, left: used, results: [] };
+        results = this.pending.results;
+      });
+      messages.forEach((m, t) => m && this.workers[t]!.postMessage(m));
+    }
+    const mine = own();
+    if (done) await done;
+    return { own: mine, results };
+  }
+
+  /** Cuts rows [0, n) into one range per thread that takes part (one when there are few rows). */
+  private rowRanges(n: number): number[] {
+    const T = n < SMALL_ROWS ? 1 : this.threads;
+    return Array.from({ length: T + 1 }, (_, t) => Math.floor((t * n) / T));
+  }
+
+  /**
+   * Gradients and hessians of every row from the raw scores (row ranges over the threads); returns
+   * their statistics per output (quantize.ts), merged (max and min: the same for any split).
+   */
+  async gradients(objective: ObjectiveName): Promise<Float64Array> {
+    const cut = this.rowRanges(this.n);
+    const messages = cut.slice(2).map((end, t) => ({ type: 'gradients', objective, start: cut[t + 1]!, end }));
+    const { own, results } = await this.spread(messages, () => gradientRows(this.rowState, objective, 0, cut[1]!));
+    for (const r of results) mergeStats(own, r as Float64Array);
+    return own;
+  }
+
+  /** Adds the trees' outputs to the raw scores of every training row (row ranges over the threads). */
+  async addTrees(trees: BinnedTree[]): Promise<void> {
+    const cut = this.rowRanges(this.n);
+    const apply = (start: number, end: number) => {
+      for (const tree of trees) addBinnedTreeToRaw(tree, this.bins, this.F, start, end, this.raw, this.outputs);
+    };
+    await this.spread(
+      cut.slice(2).map((end, t) => ({ type: 'trees', trees, start: cut[t + 1]!, end })),
+      () => apply(0, cut[1]!),
+    );
+  }
+
+  /**
+   * Exact gradient sums of leaves (ranges packs start, end in rows[]) for output k, whole leaves
+   * spread over the threads (each summed in row order by one thread: the same for any count);
+   * with `addToRaw`, each leaf's value is added to its rows' raw scores too. Returns G, H per leaf.
+   */
+  async finishLeaves(ranges: Int32Array, k: number, p: LeafParams, addToRaw: boolean): Promise<Float64Array> {
+    const m = ranges.length / 2;
+    let total = 0;
+    for (let j = 0; j < m; j++) total += ranges[2 * j + 1]! - ranges[2 * j]!;
+    const T = total < SMALL_ROWS ? 1 : this.threads;
+    const mine: number[][] = Array.from({ length: T }, () => []);
+    const load = new Float64Array(T);
+    const order = Array.from({ length: m }, (_, j) => j).sort((a, b) => ranges[2 * b + 1]! - ranges[2 * b]! - (ranges[2 * a + 1]! - ranges[2 * a]!) || a - b);
+    for (const j of order) {
+      let t = 0;
+      for (let u = 1; u < T; u++) if (load[u]! < load[t]!) t = u;
+      load[t] += ranges[2 * j + 1]! - ranges[2 * j]!;
+      mine[t]!.push(j);
+    }
+    const leafP = { reg_lambda: p.reg_lambda, reg_alpha: p.reg_alpha, learning_rate: p.learning_rate };
+    const job = (t: number) => Int32Array.from(mine[t]!.flatMap((j) => [ranges[2 * j]!, ranges[2 * j + 1]!]));
+    const run = () => finishLeaves(this.rows, this.grad, this.hess, k * this.n, job(0), leafP, addToRaw ? this.raw : undefined, this.outputs, k);
+    const messages = mine.slice(1).map((_, t) => ({ type: 'leaves', ranges: job(t + 1), k, p: leafP, addToRaw }));
+    const { own, results } = await this.spread(messages, run);
+    const sums = new Float64Array(ranges.length);
+    for (let t = 0; t < T; t++) {
+      const got = t === 0 ? own : (results[t - 1] as Float64Array);
+      mine[t]!.forEach((j, i) => {
+        sums[2 * j] = got[2 * i]!;
+        sums[2 * j + 1] = got[2 * i + 1]!;
+      });
+    }
+    return sums;
   }
 
   /** A free histogram slot (grows the pages as needed). */
@@ -130,16 +233,15 @@ export class TrainingMemory {
   }
 
   /**
-   * Quantizes and packs grad and hess for every output (call after the objective wrote them):
+   * Quantizes and packs grad and hess for every output, given their statistics (gradients()):
    * the scales here, then the rows in chunks with seeds of their own, shared between the threads,
    * so the packed values do not depend on the thread count.
    */
-  async quantize(seed: number): Promise<void> {
-    if (this.failure) throw this.failure;
+  async quantize(seed: number, stats: Float64Array): Promise<void> {
     const { n, outputs } = this;
     const chunks: number[] = [];
     for (let k = 0; k < outputs; k++) {
-      const scale = gradientScale(this.grad, this.hess, k * n, n, n);
+      const scale = scaleFromStats(stats, k * STATS, n);
       this.scales[k] = scale;
       for (let c = 0, a = 0; a < n; c++, a += QUANTIZE_CHUNK) {
         chunks.push(k * n + a, k * n + Math.min(n, a + QUANTIZE_CHUNK), chunkSeed(seed + k, c), scale.g, scale.h, scale.P, scale.constantHessian ? 1 : 0);
@@ -148,13 +250,8 @@ export class TrainingMemory {
     const m = chunks.length / QUANTIZE_JOB;
     const T = Math.min(this.threads, m);
     const cut = (t: number) => Math.round((t * m) / T) * QUANTIZE_JOB;
-    let done: Promise<void> | undefined;
-    if (T > 1) {
-      done = new Promise<void>((resolve, reject) => (this.pending = { resolve, reject, left: T - 1, results: [] }));
-      for (let t = 1; t < T; t++) this.workers[t - 1]!.postMessage({ type: 'quantize', jobs: Float64Array.from(chunks.slice(cut(t), cut(t + 1))) });
-    }
-    runQuantize(this.grad, this.hess, this.packed, Float64Array.from(chunks.slice(0, cut(1))));
-    if (done) await done;
+    const messages = Array.from({ length: T - 1 }, (_, t) => ({ type: 'quantize', jobs: Float64Array.from(chunks.slice(cut(t + 1), cut(t + 2))) }));
+    await this.spread(messages, () => runQuantize(this.grad, this.hess, this.packed, Float64Array.from(chunks.slice(0, cut(1)))));
   }
 
   /** Fills binsT from bins (column-major copy), in blocks of rows for the caches. */
@@ -214,15 +311,8 @@ export class TrainingMemory {
         load[t] += len;
       }
     }
-    let used = 0;
-    for (let t = 1; t < T; t++) if (mine[t]!.length > 0) used++;
-    let done: Promise<void> | undefined;
-    if (used > 0) {
-      done = new Promise<void>((resolve, reject) => (this.pending = { resolve, reject, left: used, results: [] }));
-      for (let t = 1; t < T; t++) if (mine[t]!.length > 0) this.workers[t - 1]!.postMessage({ type: 'build', jobs: packJobs(mine[t]!), features, f0: 0, f1: F });
-    }
-    runJobs(this.bins, this.F, this.rows, this.packed, this.pages, packJobs(mine[0]!), features, 0, F);
-    if (done) await done;
+    const messages = mine.slice(1).map((jobs) => (jobs.length > 0 ? { type: 'build', jobs: packJobs(jobs), features, f0: 0, f1: F } : undefined));
+    await this.spread(messages, () => runJobs(this.bins, this.F, this.rows, this.packed, this.pages, packJobs(mine[0]!), features, 0, F));
     for (const { target, slot } of spare) {
       const a = this.slot(target);
       const b = this.slot(slot);
@@ -261,11 +351,12 @@ export class TrainingMemory {
     for (let i = 0; i < m; i++) (jobs[i * 5 + 1]! - jobs[i * 5]! >= CHUNK_MIN * T ? chunked : small).push(i);
     for (const i of chunked) {
       const s = jobs[i * 5]!;
-      const len = jobs[i * 5 + 1]! - s;
+      const e = jobs[i * 5 + 1]!;
       for (let t = 0; t < T; t++) {
-        const a = s + Math.floor((t * len) / T);
-        const b = s + Math.floor(((t + 1) * len) / T);
-        mine[t]!.push(a, b, jobs[i * 5 + 2]!, jobs[i * 5 + 3]!, jobs[i * 5 + 4]!, 1);
+        const a = chunkStart(s, e, t, T);
+        const b = chunkStart(s, e, t + 1, T);
+        // The last chunk places its own rights (see stitchChunks).
+        mine[t]!.push(a, b, jobs[i * 5 + 2]!, jobs[i * 5 + 3]!, jobs[i * 5 + 4]!, t < T - 1 ? 1 : 0);
         owner[t]!.push(i, t);
         load[t] += b - a;
       }
@@ -279,19 +370,8 @@ export class TrainingMemory {
       whole(i, mine[t]!);
       owner[t]!.push(i, -1);
     }
-    let used = 0;
-    for (let t = 1; t < T; t++) if (mine[t]!.length > 0) used++;
-    let done: Promise<void> | undefined;
-    let results: unknown[] = [];
-    if (used > 0) {
-      done = new Promise<void>((resolve, reject) => {
-        this.pending = { resolve, reject, left: used, results: [] };
-        results = this.pending.results;
-      });
-      for (let t = 1; t < T; t++) if (mine[t]!.length > 0) this.workers[t - 1]!.postMessage({ type: 'partition', jobs: Int32Array.from(mine[t]!) });
-    }
-    const own = runPartitions(this.binsT, this.n, this.rows, this.scratch, Int32Array.from(mine[0]!));
-    if (done) await done;
+    const messages = mine.slice(1).map((jobs) => (jobs.length > 0 ? { type: 'partition', jobs: Int32Array.from(jobs) } : undefined));
+    const { own, results } = await this.spread(messages, () => runPartitions(this.binsT, this.n, this.rows, this.scratch, Int32Array.from(mine[0]!)));
     const chunkLeft = new Int32Array(m * T);
     for (let t = 0; t < T; t++) {
       const got = t === 0 ? own : (results[t - 1] as Int32Array | undefined);
@@ -303,27 +383,7 @@ export class TrainingMemory {
         else chunkLeft[i * T + c] = got![k]!;
       }
     }
-    // Chunked nodes: lefts of every chunk in order, then rights (from scratch) in order.
-    const { rows, scratch } = this;
-    for (const i of chunked) {
-      const s = jobs[i * 5]!;
-      const len = jobs[i * 5 + 1]! - s;
-      let dest = s;
-      for (let t = 0; t < T; t++) {
-        const a = s + Math.floor((t * len) / T);
-        const l = chunkLeft[i * T + t]!;
-        if (dest !== a) for (let j = a; j < a + l; j++) rows[dest + j - a] = rows[j]!;
-        dest += l;
-      }
-      counts[i] = dest - s;
-      for (let t = 0; t < T; t++) {
-        const a = s + Math.floor((t * len) / T);
-        const b = s + Math.floor(((t + 1) * len) / T);
-        const r = b - a - chunkLeft[i * T + t]!;
-        for (let j = a; j < a + r; j++) rows[dest + j - a] = scratch[j]!;
-        dest += r;
-      }
-    }
+    for (const i of chunked) counts[i] = stitchChunks(this.rows, this.scratch, jobs[i * 5]!, jobs[i * 5 + 1]!, chunkLeft.subarray(i * T, (i + 1) * T));
     return counts;
   }
 
@@ -349,15 +409,9 @@ export class TrainingMemory {
           ? new Float32Array(new SharedArrayBuffer(length * 4))
           : new Float64Array(new SharedArrayBuffer(length * 8));
     if (shared.buffer !== data.buffer) shared.set(data.subarray(0, length));
-    let results: unknown[] = [];
-    const done = new Promise<void>((resolve, reject) => {
-      this.pending = { resolve, reject, left: T - 1, results: [] };
-      results = this.pending.results;
-    });
-    for (let t = 1; t < T; t++) this.workers[t - 1]!.postMessage({ type: 'bin', data: shared, rows: this.n, maxBins, sample, f0: cut(t), f1: cut(t + 1) });
-    const bounds = binFeatures(shared, this.n, this.F, maxBins, sample, this.bins, 0, cut(1));
-    await done;
-    for (let t = 1; t < T; t++) bounds.push(...(results[t - 1] as Float64Array[]));
+    const messages = Array.from({ length: T - 1 }, (_, t) => ({ type: 'bin', data: shared, rows: this.n, maxBins, sample, f0: cut(t + 1), f1: cut(t + 2) }));
+    const { own: bounds, results } = await this.spread(messages, () => binFeatures(shared, this.n, this.F, maxBins, sample, this.bins, 0, cut(1)));
+    for (const r of results) bounds.push(...(r as Float64Array[]));
     this.transpose();
     return bounds;
   }

@@ -39,22 +39,44 @@ function bitsFor(x: number): number {
   return Math.ceil(Math.log2(x + 1));
 }
 
-/**
- * The scale of one output's gradients grad/hess[offset, offset + n): `rowsBound` is the most rows
- * any sum can hold (the training row count).
- */
-export function gradientScale(grad: ArrayLike<number>, hess: ArrayLike<number>, offset: number, n: number, rowsBound: number): GradientScale {
-  if (rowsBound > MAX_QUANTIZED_ROWS) throw new Error(`gbdt trains on at most ${MAX_QUANTIZED_ROWS} rows (got ${rowsBound}); sample the rows`);
+/** Gradient statistics per output, three numbers each: max |g|, min h, max h. */
+export const STATS = 3;
+
+/** Statistics of grad/hess[from, to) into out[at..at + 3); merge several with mergeStats. */
+export function gradientStats(grad: ArrayLike<number>, hess: ArrayLike<number>, from: number, to: number, out: Float64Array, at: number): void {
   let maxG = 0;
   let minH = Number.POSITIVE_INFINITY;
   let maxH = 0;
-  for (let i = offset, e = offset + n; i < e; i++) {
+  for (let i = from; i < to; i++) {
     const g = Math.abs(grad[i]!);
     const h = hess[i]!;
     if (g > maxG) maxG = g;
     if (h < minH) minH = h;
     if (h > maxH) maxH = h;
   }
+  out[at] = maxG;
+  out[at + 1] = minH;
+  out[at + 2] = maxH;
+}
+
+/** into = the statistics of both (max, min and max: exact in any order). */
+export function mergeStats(into: Float64Array, other: Float64Array): void {
+  for (let at = 0; at < into.length; at += STATS) {
+    into[at] = Math.max(into[at]!, other[at]!);
+    into[at + 1] = Math.min(into[at + 1]!, other[at + 1]!);
+    into[at + 2] = Math.max(into[at + 2]!, other[at + 2]!);
+  }
+}
+
+/**
+ * The scale of one output's gradients from their statistics (gradientStats): `rowsBound` is
+ * the most rows any sum can hold (the training row count).
+ */
+export function scaleFromStats(stats: Float64Array, at: number, rowsBound: number): GradientScale {
+  if (rowsBound > MAX_QUANTIZED_ROWS) throw new Error(`gbdt trains on at most ${MAX_QUANTIZED_ROWS} rows (got ${rowsBound}); sample the rows`);
+  const maxG = stats[at]!;
+  const minH = stats[at + 1]!;
+  const maxH = stats[at + 2]!;
   const countBits = bitsFor(rowsBound);
   const constantHessian = minH === maxH;
   // Hessian levels: one when constant, else half of what the count leaves free.
@@ -65,6 +87,16 @@ export function gradientScale(grad: ArrayLike<number>, hess: ArrayLike<number>, 
   const g = maxG > 0 ? powerOfTwoAtLeast(maxG / gLevels) : 1;
   const h = constantHessian ? (maxH > 0 ? maxH : 1) : maxH > 0 ? powerOfTwoAtLeast(maxH / hLevels) : 1;
   return { g, h, P, constantHessian };
+}
+
+/**
+ * The scale of one output's gradients grad/hess[offset, offset + n): `rowsBound` is the most rows
+ * any sum can hold (the training row count).
+ */
+export function gradientScale(grad: ArrayLike<number>, hess: ArrayLike<number>, offset: number, n: number, rowsBound: number): GradientScale {
+  const stats = new Float64Array(STATS);
+  gradientStats(grad, hess, offset, offset + n, stats, 0);
+  return scaleFromStats(stats, 0, rowsBound);
 }
 
 /** Rows per quantization chunk: each chunk has its own seed, so threads can share the work. */

@@ -6,7 +6,8 @@ import { makeObjective } from './objectives.js';
 import { resolveParams, type GbdtParams } from './params.js';
 import { TrainingMemory } from './pool.js';
 import { seededRandom } from '../../core/random.js';
-import { addBinnedTreeToRaw, addTreeToRaw, TreeGrower, type Tree } from './tree.js';
+import type { BinnedTree } from './boost.js';
+import { addTreeToRaw, TreeGrower, type Tree } from './tree.js';
 
 export interface GbdtData {
   x: FeatureMatrix;
@@ -76,7 +77,9 @@ export async function trainGbdt(train: GbdtData, params: Partial<GbdtParams> = {
 
     const grower = new TreeGrower({ mem, params: p, numBins, bounds });
     const base = objective.initScore(y);
-    const raw = new Float64Array(n * K);
+    // Labels and raw scores live in shared memory: the per-row steps run on every thread.
+    mem.y.set(y);
+    const raw = mem.raw;
     for (let i = 0; i < n; i++) for (let k = 0; k < K; k++) raw[i * K + k] = base[k]!;
     const evalRaw = options.eval ? new Float64Array(options.eval.x.rows * K) : undefined;
     if (evalRaw) for (let i = 0; i < evalRaw.length; i++) evalRaw[i] = base[i % K]!;
@@ -89,12 +92,14 @@ export async function trainGbdt(train: GbdtData, params: Partial<GbdtParams> = {
     let best = { loss: Number.POSITIVE_INFINITY, iteration: 0 };
     let iterations = 0;
     for (let it = 1; it <= p.n_estimators; it++) {
-      objective.gradients(y, raw, mem.grad, mem.hess);
-      await mem.quantize(Math.floor(random() * 2 ** 32));
+      const stats = await mem.gradients(p.objective);
+      await mem.quantize(Math.floor(random() * 2 ** 32), stats);
       // Row sample of this iteration (shared by its K trees), ascending.
       let count = n;
       const sampled = p.subsample < 1;
       const sample = sampledRows;
+      // Sampled iterations add their trees to every row's raw score at the end (binned).
+      const binned: BinnedTree[] = [];
       for (let k = 0; k < K; k++) {
         const rows = mem.rows;
         if (sampled) {
@@ -116,18 +121,13 @@ export async function trainGbdt(train: GbdtData, params: Partial<GbdtParams> = {
           }
           features = order.slice(0, featureCount).sort();
         }
-        const { tree, thresholdBin } = await grower.grow(count, k * n, features, mem.scales[k]!);
+        // Unsampled, the tree's leaves add their values to their rows' raw scores as they finish.
+        const { tree, thresholdBin } = await grower.grow(count, k, features, mem.scales[k]!, !sampled);
         trees.push(tree);
-        if (sampled) {
-          addBinnedTreeToRaw(tree, thresholdBin, mem.bins, F, n, raw, K, k);
-        } else {
-          for (const leaf of grower.leaves) {
-            const v = tree.value[leaf.id]!;
-            for (let i = leaf.start; i < leaf.end; i++) raw[rows[i]! * K + k] += v;
-          }
-        }
+        if (sampled) binned.push({ ...tree, thresholdBin, k });
         if (evalRaw) addTreeToRaw(tree, options.eval!.x.data, options.eval!.x.rows, F, evalRaw, K, k);
       }
+      if (binned.length > 0) await mem.addTrees(binned);
       iterations = it;
       const evalLoss = evalRaw ? objective.loss(evalY!, evalRaw) : undefined;
       if (options.onIteration) options.onIteration(it, objective.loss(y, raw), evalLoss);

@@ -3,6 +3,7 @@
  */
 import { MISSING_BIN } from './binning.js';
 import { BINS_PER_FEATURE, combineSlots } from './histogram.js';
+import { leafValue, threshold } from './leaves.js';
 import type { GbdtParams } from './params.js';
 import type { TrainingMemory } from './pool.js';
 import type { GradientScale } from './quantize.js';
@@ -71,13 +72,6 @@ export interface GrowContext {
   bounds: Float64Array[];
 }
 
-function threshold(g: number, alpha: number): number {
-  if (alpha === 0) return g;
-  if (g > alpha) return g - alpha;
-  if (g < -alpha) return g + alpha;
-  return 0;
-}
-
 /** Grows trees on the binned rows rows[0..count) of the shared memory. */
 export class TreeGrower {
   private readonly feature: number[] = [];
@@ -88,8 +82,6 @@ export class TreeGrower {
   private readonly value: number[] = [];
   private readonly gain: number[] = [];
   private readonly cover: number[] = [];
-  /** Leaves of the last grown tree: node id and row segment. */
-  readonly leaves: { id: number; start: number; end: number }[] = [];
 
   private features: Int32Array = new Int32Array(0);
   private gradOffset = 0;
@@ -103,11 +95,6 @@ export class TreeGrower {
     return d > 0 ? (t * t) / d : 0;
   }
 
-  private leafValue(G: number, H: number): number {
-    const d = H + this.ctx.params.reg_lambda;
-    return d > 0 ? (-threshold(G, this.ctx.params.reg_alpha) / d) * this.ctx.params.learning_rate : 0;
-  }
-
   private newNode(depth: number, start: number, end: number, G: number, H: number): Node {
     const id = this.feature.length;
     this.feature.push(-1);
@@ -115,7 +102,7 @@ export class TreeGrower {
     this.defaultLeft.push(0);
     this.left.push(-1);
     this.right.push(-1);
-    this.value.push(this.leafValue(G, H));
+    this.value.push(leafValue(G, H, this.ctx.params));
     this.gain.push(0);
     this.cover.push(H);
     return { id, depth, start, end, G, H, slot: -1, split: undefined };
@@ -273,28 +260,30 @@ export class TreeGrower {
   }
 
   /**
-   * Grows one tree on rows[0..count) with gradients from `gradOffset`, considering `features`.
-   * Returns the tree with bin thresholds (thresholdBin) beside the raw ones.
+   * Grows one tree for output k on rows[0..count), considering `features`. Leaf values come from
+   * the exact gradients; with `addToRaw` (every row is in the tree) they are added to the raw
+   * scores of the leaves' rows on the way. Returns the tree with bin thresholds (thresholdBin)
+   * beside the raw ones.
    */
-  async grow(count: number, gradOffset: number, features: Int32Array, scale: GradientScale): Promise<{ tree: Tree; thresholdBin: Uint8Array }> {
+  async grow(count: number, k: number, features: Int32Array, scale: GradientScale, addToRaw: boolean): Promise<{ tree: Tree; thresholdBin: Uint8Array }> {
     this.reset();
     this.features = features;
-    this.gradOffset = gradOffset;
+    this.gradOffset = k * this.ctx.mem.n;
     this.scale = scale;
     const { mem, params } = this.ctx;
-    const { G, H } = this.exactSums(0, count);
-    const root = this.newNode(0, 0, count, G, H);
-    if (this.splittable(root)) {
+    const root = this.newNode(0, 0, count, 0, 0);
+    if (count >= 2) {
       root.slot = mem.allocSlot();
-      await mem.build([{ start: 0, end: count, slot: root.slot, gradOffset }], features);
-      // Split search works on the quantized sums throughout, the root's included.
+      await mem.build([{ start: 0, end: count, slot: root.slot, gradOffset: this.gradOffset }], features);
+      // Split search works on the quantized sums throughout, the root's included (its hessian
+      // sum too, for min_child_weight, as for every other node).
       const { hist, base } = mem.slot(root.slot);
       let total = 0;
       for (let b = 0, o = base + features[0]! * BINS_PER_FEATURE; b < BINS_PER_FEATURE; b++) total += hist[o + b]!;
       const gq = Math.floor(total / scale.P);
       root.G = gq * scale.g;
       root.H = (total - gq * scale.P) * scale.h;
-      root.split = this.findSplit(root);
+      root.split = this.splittable(root) ? this.findSplit(root) : undefined;
       if (!root.split) {
         mem.releaseSlot(root.slot);
         root.slot = -1;
@@ -344,36 +333,21 @@ export class TreeGrower {
       leaves.push(...open);
     }
     leaves.sort((a, b) => a.id - b.id);
-    for (const leaf of leaves) {
-      this.leaves.push({ id: leaf.id, start: leaf.start, end: leaf.end });
-      // Leaf values and covers from the exact gradients (the splits came from quantized ones).
-      const { G: g, H: h } = this.exactSums(leaf.start, leaf.end);
-      this.value[leaf.id] = this.leafValue(g, h);
-      this.cover[leaf.id] = h;
-    }
+    // Leaf values and covers from the exact gradients (the splits came from quantized ones).
+    const ranges = Int32Array.from(leaves.flatMap((leaf) => [leaf.start, leaf.end]));
+    const sums = await mem.finishLeaves(ranges, k, params, addToRaw);
+    leaves.forEach((leaf, j) => {
+      this.value[leaf.id] = leafValue(sums[2 * j]!, sums[2 * j + 1]!, params);
+      this.cover[leaf.id] = sums[2 * j + 1]!;
+    });
     for (let id = this.feature.length - 1; id >= 0; id--) {
       if (this.feature[id]! >= 0) this.cover[id] = this.cover[this.left[id]!]! + this.cover[this.right[id]!]!;
     }
     return this.finish();
   }
 
-  /** Exact gradient and hessian sums of rows[start..end). */
-  private exactSums(start: number, end: number): { G: number; H: number } {
-    const { rows, grad, hess } = this.ctx.mem;
-    const offset = this.gradOffset;
-    let G = 0;
-    let H = 0;
-    for (let i = start; i < end; i++) {
-      const r = rows[i]! + offset;
-      G += grad[r]!;
-      H += hess[r]!;
-    }
-    return { G, H };
-  }
-
   private reset(): void {
     for (const a of [this.feature, this.thresholdBin, this.defaultLeft, this.left, this.right, this.value, this.gain, this.cover]) a.length = 0;
-    this.leaves.length = 0;
   }
 
   private finish(): { tree: Tree; thresholdBin: Uint8Array } {
@@ -398,21 +372,5 @@ export class TreeGrower {
       },
       thresholdBin: Uint8Array.from(this.thresholdBin),
     };
-  }
-}
-
-/** Adds the tree's output for every training row (binned) to raw[i * K + k]. */
-export function addBinnedTreeToRaw(tree: Tree, thresholdBin: Uint8Array, bins: Uint8Array, F: number, n: number, raw: Float64Array, K: number, k: number): void {
-  const { feature, defaultLeft, left, right, value } = tree;
-  for (let i = 0; i < n; i++) {
-    let node = 0;
-    let f = feature[0]!;
-    const b0 = i * F;
-    while (f >= 0) {
-      const b = bins[b0 + f]!;
-      node = (b === MISSING_BIN ? defaultLeft[node] === 1 : b <= thresholdBin[node]!) ? left[node]! : right[node]!;
-      f = feature[node]!;
-    }
-    raw[i * K + k] += value[node]!;
   }
 }
