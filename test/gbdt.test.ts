@@ -365,6 +365,28 @@ describe('training', () => {
     }
   });
 
+  it('reports each iteration\'s training loss as the loss of the model up to that iteration (on 2 threads too)', async () => {
+    // The loss comes from the next iteration's gradient pass, summed by both threads; the last
+    // iteration's from a pass of its own.
+    const big = synthetic(70000, 5, 17);
+    const cases = [
+      { objective: 'regression' as const, y: big.y },
+      { objective: 'binary' as const, y: Float64Array.from(big.y, (v) => (v < 14 ? 0 : 1)) },
+    ];
+    for (const { objective, y } of cases) {
+      const reported: [number, number][] = [];
+      const m = await trainGbdt({ x: big.x, y }, { objective, n_estimators: 4, max_depth: 3, threads: 2, parallel_min_cells: 0 }, {
+        onIteration: (it, trainLoss) => reported.push([it, trainLoss]),
+      });
+      assert.deepEqual(reported.map(([it]) => it), [1, 2, 3, 4]);
+      for (const [it, loss] of reported) {
+        const upTo = new GbdtModel(m.objectiveName, m.outputs, m.numFeatures, m.baseScore, m.trees.slice(0, it), it, it);
+        const expected = m.objective.loss(y, upTo.predictRaw(big.x));
+        assert.ok(Math.abs(loss - expected) <= 1e-9 * expected, `${objective} iteration ${it}: reported ${loss}, the model's ${expected}`);
+      }
+    }
+  });
+
   it('stops early on the eval set and keeps the best iteration', async () => {
     const tr = synthetic(300, 8, 2, 6);
     const ev = synthetic(300, 8, 3, 6);

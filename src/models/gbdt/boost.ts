@@ -55,11 +55,14 @@ export interface RowState {
 
 /**
  * Gradients and hessians of rows [start, end) from their raw scores, and per output k their
- * statistics (gradientStats) at out[k * STATS ...].
+ * statistics (gradientStats) at out[k * STATS ...]; last, out[K * STATS] holds the rows' loss sum
+ * at those raw scores (the previous iteration's training loss, so no pass of its own).
  */
 export function gradientRows(s: RowState, objective: ObjectiveName, start: number, end: number): Float64Array {
-  objectiveOf(objective, s.K).gradients(s.y, s.raw, s.grad, s.hess, start, end);
-  const out = new Float64Array(s.K * STATS);
+  const o = objectiveOf(objective, s.K);
+  o.gradients(s.y, s.raw, s.grad, s.hess, start, end);
+  const out = new Float64Array(s.K * STATS + 1);
   for (let k = 0; k < s.K; k++) gradientStats(s.grad, s.hess, k * s.n + start, k * s.n + end, out, k * STATS);
+  out[s.K * STATS] = o.lossSum(s.y, s.raw, start, end);
   return out;
 }

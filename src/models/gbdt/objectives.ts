@@ -23,6 +23,10 @@ export interface Objective {
   gradients(y: ArrayLike<number>, raw: Float64Array, grad: Float32Array | Float64Array, hess: Float32Array | Float64Array, start?: number, end?: number): void;
   /** The reported loss of raw scores against labels (lower is better). */
   loss(y: ArrayLike<number>, raw: Float64Array): number;
+  /** The loss's sum over rows start..end-1 (threads take ranges; lossOf turns the total into the loss). */
+  lossSum(y: ArrayLike<number>, raw: Float64Array, start: number, end: number): number;
+  /** The reported loss from the sum over all n rows. */
+  lossOf(sum: number, n: number): number;
   /** Raw scores to outputs: identity, sigmoid probability, softmax probabilities (in place allowed). */
   transform(raw: Float64Array, out: Float64Array): Float64Array;
   /** Throws on labels the objective cannot take. */
@@ -48,13 +52,17 @@ export const squaredError: Objective = {
     }
   },
   loss(y, raw) {
+    return this.lossOf(this.lossSum(y, raw, 0, y.length), y.length);
+  },
+  lossSum(y, raw, start, end) {
     let sum = 0;
-    for (let i = 0; i < y.length; i++) {
+    for (let i = start; i < end; i++) {
       const d = raw[i]! - y[i]!;
       sum += d * d;
     }
-    return Math.sqrt(sum / y.length);
+    return sum;
   },
+  lossOf: (sum, n) => Math.sqrt(sum / n),
   transform(raw, out) {
     if (out !== raw) out.set(raw);
     return out;
@@ -86,13 +94,17 @@ export const binaryLogistic: Objective = {
     }
   },
   loss(y, raw) {
+    return this.lossOf(this.lossSum(y, raw, 0, y.length), y.length);
+  },
+  lossSum(y, raw, start, end) {
     let sum = 0;
-    for (let i = 0; i < y.length; i++) {
+    for (let i = start; i < end; i++) {
       const p = Math.min(Math.max(sigmoid(raw[i]!), EPS), 1 - EPS);
       sum -= y[i]! > 0.5 ? Math.log(p) : Math.log(1 - p);
     }
-    return sum / y.length;
+    return sum;
   },
+  lossOf: (sum, n) => sum / n,
   transform(raw, out) {
     for (let i = 0; i < raw.length; i++) out[i] = sigmoid(raw[i]!);
     return out;
@@ -138,13 +150,17 @@ export function softmax(numClass: number): Objective {
       }
     },
     loss(y, raw) {
+      return this.lossOf(this.lossSum(y, raw, 0, y.length), y.length);
+    },
+    lossSum(y, raw, start, end) {
       let sum = 0;
-      for (let i = 0; i < y.length; i++) {
+      for (let i = start; i < end; i++) {
         probs(raw, i);
         sum -= Math.log(Math.max(p[y[i]!]!, EPS));
       }
-      return sum / y.length;
+      return sum;
     },
+    lossOf: (sum, n) => sum / n,
     transform(raw, out) {
       const rows = raw.length / K;
       for (let i = 0; i < rows; i++) {

@@ -154,14 +154,20 @@ export class TrainingMemory {
 
   /**
    * Gradients and hessians of every row from the raw scores (row ranges over the threads); returns
-   * their statistics per output (quantize.ts), merged (max and min: the same for any split).
+   * their statistics per output (quantize.ts), merged (max and min: the same for any split), and
+   * the loss summed over every row at the raw scores the gradients were taken at.
    */
-  async gradients(objective: ObjectiveName): Promise<Float64Array> {
+  async gradients(objective: ObjectiveName): Promise<{ stats: Float64Array; lossSum: number }> {
     const cut = this.rowRanges(this.n);
     const messages = cut.slice(2).map((end, t) => ({ type: 'gradients', objective, start: cut[t + 1]!, end }));
     const { own, results } = await this.spread(messages, () => gradientRows(this.rowState, objective, 0, cut[1]!));
-    for (const r of results) mergeStats(own, r as Float64Array);
-    return own;
+    const stats = own.subarray(0, own.length - 1);
+    let lossSum = own[own.length - 1]!;
+    for (const r of results as Float64Array[]) {
+      mergeStats(stats, r.subarray(0, r.length - 1));
+      lossSum += r[r.length - 1]!;
+    }
+    return { stats, lossSum };
   }
 
   /** Adds the trees' outputs to the raw scores of every training row (row ranges over the threads). */

@@ -91,8 +91,12 @@ export async function trainGbdt(train: GbdtData, params: Partial<GbdtParams> = {
     const sampledRows = p.subsample < 1 ? new Uint32Array(n) : new Uint32Array(0);
     let best = { loss: Number.POSITIVE_INFINITY, iteration: 0 };
     let iterations = 0;
+    // An iteration's training loss comes with the next iteration's gradients (the same pass over
+    // the rows, on every thread), so its report waits until then; the last one gets a pass of its own.
+    let unreported: { iteration: number; evalLoss: number | undefined } | undefined;
     for (let it = 1; it <= p.n_estimators; it++) {
-      const stats = await mem.gradients(p.objective);
+      const { stats, lossSum } = await mem.gradients(p.objective);
+      if (unreported) options.onIteration?.(unreported.iteration, objective.lossOf(lossSum, n), unreported.evalLoss);
       await mem.quantize(Math.floor(random() * 2 ** 32), stats);
       // Row sample of this iteration (shared by its K trees), ascending.
       let count = n;
@@ -130,12 +134,13 @@ export async function trainGbdt(train: GbdtData, params: Partial<GbdtParams> = {
       if (binned.length > 0) await mem.addTrees(binned);
       iterations = it;
       const evalLoss = evalRaw ? objective.loss(evalY!, evalRaw) : undefined;
-      if (options.onIteration) options.onIteration(it, objective.loss(y, raw), evalLoss);
+      unreported = { iteration: it, evalLoss };
       if (evalLoss !== undefined && p.early_stopping_rounds !== undefined) {
         if (evalLoss < best.loss) best = { loss: evalLoss, iteration: it };
         else if (it - best.iteration >= p.early_stopping_rounds) break;
       }
     }
+    if (unreported) options.onIteration?.(unreported.iteration, objective.loss(y, raw), unreported.evalLoss);
     const kept = p.early_stopping_rounds !== undefined ? best.iteration : iterations;
     const { threads: _t, parallel_min_cells: _c, ...recorded } = p;
     return new GbdtModel(p.objective, K, F, base, trees.slice(0, kept * K), kept, iterations, { ...recorded, num_class: K > 1 ? K : undefined });
