@@ -7,8 +7,9 @@ import type { Matrix } from '../../features/transform.js';
 import { outputWidthOf, type FitInput, type FitSummary, type ModelFamily, type Task, type TrainedModel } from '../family.js';
 import { taskLoss } from '../losses.js';
 import { seededRandom, shuffledIndices, tensorflow } from '../tf.js';
-import { FastDenseTrainer, fastPathUnsupported } from './fast-train.js';
-import { ParallelDenseTrainer } from './parallel-train.js';
+import { availableParallelism } from 'node:os';
+import { fastPathUnsupported } from './fast-train.js';
+import { WasmDenseTrainer } from './wasm-train.js';
 import { DenseForward } from './dense-forward.js';
 import { loadLayersModel, saveLayersModel } from './files.js';
 import { buildNetwork, decayKernels, makeOptimizer, scheduledRate, setLearningRate } from './network.js';
@@ -107,6 +108,22 @@ function batchOf(x: Matrix, y: Float64Array, order: Uint32Array, start: number, 
   return { xs, ys };
 }
 
+/** Below this many training rows a second thread is not worth starting (default thread count). */
+const TWO_THREADS_FROM_ROWS = 100_000;
+/** Batches this small are not split between threads (a wake-up costs tens of microseconds). */
+const TWO_THREADS_FROM_BATCH = 256;
+
+/**
+ * Threads for the wasm kernel: as asked (at most 2), else 2 on a large training set when the
+ * machine has two cores. The model does not depend on it: the kernel computes the same two halves
+ * of each batch either way.
+ */
+function kernelThreads(asked: number | undefined, rows: number, batchSize: number): number {
+  if (batchSize < TWO_THREADS_FROM_BATCH) return 1;
+  if (asked !== undefined) return Math.min(asked, 2);
+  return rows >= TWO_THREADS_FROM_ROWS && availableParallelism() >= 2 ? 2 : 1;
+}
+
 export const dnnFamily: ModelFamily<DnnModelConfig> = {
   name: 'dnn',
   warmStart: true,
@@ -122,17 +139,16 @@ export const dnnFamily: ModelFamily<DnnModelConfig> = {
     const optimizer = makeOptimizer(tf, training.optimizer, training.learningRate);
     network.compile({ optimizer, loss: lossFunction(input.task) });
     if (input.warmStart) await warmStartFrom(tf, network, input.warmStart);
-    // Plain dense regressors with Adam train on a hand-written path (3.5x the layers loop, see
-    // fast-train.ts); anything else takes TF.js's own trainOnBatch.
-    // `threads: 2` splits each batch between two threads (parallel-train.ts); it measured no faster here yet.
-    const threads = input.params.threads ?? 1;
-    const fastOptions = { learningRate: training.learningRate };
+    // Plain dense regressors with Adam train on our own wasm SIMD kernel (wasm-train.ts); anything
+    // else takes TF.js's own trainOnBatch.
     const fast =
       fastPathUnsupported(network, input.task, training.optimizer) !== undefined
         ? undefined
-        : threads > 1 && training.batchSize >= 256
-          ? await ParallelDenseTrainer.create(tf, network, fastOptions, training.batchSize)
-          : new FastDenseTrainer(tf, network, fastOptions);
+        : await WasmDenseTrainer.create(tf, network, {
+            learningRate: training.learningRate,
+            threads: kernelThreads(input.params.threads ?? input.training.threads, train.x.rows, training.batchSize),
+            maxBatch: Math.min(training.batchSize, train.x.rows),
+          });
     const model = new DnnModel(tf, network, target, head);
     model.training = true;
     const random = seededRandom(training.seed);
@@ -187,7 +203,7 @@ export const dnnFamily: ModelFamily<DnnModelConfig> = {
         }
       }
     } finally {
-      if (fast instanceof ParallelDenseTrainer) await fast.close();
+      await fast?.close();
     }
     // The saved config keeps the seeds the network was built with.
     for (const d of dropouts) d.layer.seed = d.seed;
