@@ -178,3 +178,26 @@ test('dnn training on the wasm kernel is deterministic, and one and two threads 
   assert.ok((await weightsOf(2)).equals(two), 'two threads, twice: the same weights');
   assert.ok(two.equals(one), 'two threads give the one-thread weights');
 });
+
+test('the two-thread kernel runs lane 1 on a worker and matches one thread bit for bit, step by step', async () => {
+  const tf = await tensorflow();
+  const rows = 2048;
+  const batch = 510; // lanes of 256 and 254 rows
+  const { x, y } = data(rows, COLS, 1, 3);
+  const nets = [buildNetwork(tf, COLS, PARAMS, 5, 1, 'regression'), buildNetwork(tf, COLS, PARAMS, 5, 1, 'regression')];
+  const one = await WasmDenseTrainer.create(tf, nets[0]!, { learningRate: LR, threads: 1, maxBatch: batch });
+  const two = await WasmDenseTrainer.create(tf, nets[1]!, { learningRate: LR, threads: 2, maxBatch: batch });
+  try {
+    assert.equal(one.threads, 1);
+    assert.equal(two.threads, 2);
+    for (let start = 0; start + batch <= rows; start += batch) {
+      const xs = x.slice(start * COLS, (start + batch) * COLS);
+      const ys = y.slice(start, start + batch);
+      assert.equal(two.step(xs, ys, batch), one.step(xs, ys, batch), `rows ${start}: the same loss`);
+    }
+    assert.deepEqual(two.weights(), one.weights());
+  } finally {
+    await two.close();
+    nets.forEach((n) => n.dispose());
+  }
+});

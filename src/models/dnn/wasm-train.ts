@@ -16,11 +16,10 @@
  */
 import type * as TF from '@tensorflow/tfjs';
 import type { Worker } from 'node:worker_threads';
-import { startWorker } from '../../core/worker-start.js';
 import { readDenseLayers, writeDenseLayers, type FastTrainOptions } from './fast-train.js';
 import { CONTROL, denseKernelModule, instantiateDenseKernel, type DenseKernel } from './wasm-kernel.js';
 import { firstLaneRows, kernelLayout, LANE, NET, pad4, writeTables, type KernelLayout, type LaneLayout } from './wasm-layout.js';
-import type { KernelWorkerData } from './wasm-worker.js';
+import { startKernelWorker, type KernelWorkerData } from './wasm-worker.js';
 
 export interface WasmTrainOptions extends FastTrainOptions {
   /** 1 or 2: two runs lane 1 on a worker thread (same result). */
@@ -94,7 +93,7 @@ export class WasmDenseTrainer {
       net: this.layout.net,
       lane: this.layout.lanes[1].table,
     };
-    const worker = startWorker(import.meta.url, 'wasm-worker', data);
+    const worker = startKernelWorker(data);
     this.worker = worker;
     worker.on('message', (m: { type: string; message?: string }) => {
       if (m.type === 'error') this.workerError = m.message;
