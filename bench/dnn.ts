@@ -132,15 +132,21 @@ async function fast(rows: number, epochs: number, path: Path): Promise<{ seconds
   const random = seededRandom(42);
   const xs = new Float32Array(BATCH * COLS);
   const ys = new Float32Array(BATCH);
+  const scaled = Float32Array.from(train.y, (v) => (v - target.mean) / target.std);
   const t = performance.now();
   for (let epoch = 0; epoch < epochs; epoch++) {
     const order = shuffledIndices(rows, random);
     for (let start = 0; start < rows; start += BATCH) {
       const size = Math.min(BATCH, rows - start);
+      // The wasm kernel gathers the rows itself, as the family runs it; the TF.js path takes a batch.
+      if (trainer instanceof WasmDenseTrainer) {
+        trainer.stepRows({ x: train.x.data, y: scaled, order, start, size });
+        continue;
+      }
       for (let i = 0; i < size; i++) {
         const r = order[start + i]!;
         xs.set(train.x.data.subarray(r * COLS, (r + 1) * COLS), i * COLS);
-        ys[i] = (train.y[r]! - target.mean) / target.std;
+        ys[i] = scaled[r]!;
       }
       trainer.step(xs, ys, size);
     }

@@ -96,9 +96,8 @@ class DnnModel implements TrainedModel {
 }
 
 /**
- * One batch: inputs, and targets scaled (regression) or one-hot (multiclass), written into
- * buffers reused for every batch (both training paths copy them before the next). Plain loops:
- * a subarray per row cost a fifth of a wasm-kernel step.
+ * One batch for TF.js: inputs, and targets scaled (regression) or one-hot (multiclass), written
+ * into buffers reused for every batch (tensor2d copies them).
  */
 function batchOf(x: Matrix, y: Float64Array, order: Uint32Array, start: number, size: number, target: TargetScale, head: HeadInfo, into: { xs: Float32Array; ys: Float32Array }) {
   const cols = x.cols;
@@ -163,7 +162,9 @@ export const dnnFamily: ModelFamily<DnnModelConfig> = {
     const dropouts = dropoutLayers(network);
     let step = 0;
 
-    const buffers = { xs: new Float32Array(training.batchSize * train.x.cols), ys: new Float32Array(training.batchSize * head.outputs) };
+    const buffers = fast ? undefined : { xs: new Float32Array(training.batchSize * train.x.cols), ys: new Float32Array(training.batchSize * head.outputs) };
+    // The kernel gathers each batch's rows itself (regression: one scaled label per row).
+    const scaledLabels = fast ? Float32Array.from(train.y, (v) => (v - target.mean) / target.std) : undefined;
     const best = new BestWeights(training.earlyStoppingPatience);
     let epochsRun = 0;
     let stoppedEarly = false;
@@ -176,11 +177,11 @@ export const dnnFamily: ModelFamily<DnnModelConfig> = {
         let squared = 0;
         for (let start = 0; start < order.length; start += training.batchSize) {
           const size = Math.min(training.batchSize, order.length - start);
-          const { xs, ys } = batchOf(train.x, train.y, order, start, size, target, head, buffers);
           let batchLoss: number;
           if (fast) {
-            batchLoss = fast.step(xs, ys, size);
+            batchLoss = fast.stepRows({ x: train.x.data, y: scaledLabels!, order, start, size });
           } else {
+            const { xs, ys } = batchOf(train.x, train.y, order, start, size, target, head, buffers!);
             const xt = tf.tensor2d(xs, [size, train.x.cols]);
             const yt = tf.tensor2d(ys, [size, head.outputs]);
             step++;

@@ -28,6 +28,18 @@ export interface WasmTrainOptions extends FastTrainOptions {
   maxBatch: number;
 }
 
+/**
+ * A batch as rows of a data set: `x` row-major [*, inputs], `y` [*, outputs] (scaled labels);
+ * the batch is rows order[start..start + size) or, without an order, start..start + size.
+ */
+export interface BatchRows {
+  x: Float32Array;
+  y: Float32Array;
+  order?: Uint32Array;
+  start: number;
+  size: number;
+}
+
 const PAGE = 65536;
 
 export class WasmDenseTrainer {
@@ -123,16 +135,31 @@ export class WasmDenseTrainer {
    * scaled). Returns the batch's mean squared error before the step (what trainOnBatch returns).
    */
   step(xs: Float32Array, ys: Float32Array, size: number): number {
+    return this.stepRows({ x: xs, y: ys, start: 0, size });
+  }
+
+  /**
+   * One Adam step on the batch's rows, gathered straight into the kernel's memory. On two threads
+   * the worker's half is gathered first and the worker started, then this thread gathers its own
+   * half while the worker computes.
+   */
+  stepRows(batch: BatchRows): number {
     const { layout, kernel } = this;
-    this.loadBatch(xs, ys, size);
+    const first = firstLaneRows(batch.size);
+    const scale = 2 / (batch.size * this.outputs);
     let squared: number;
-    if (!this.worker) squared = kernel.step(layout.net);
-    else {
+    if (!this.worker) {
+      this.fillLane(layout.lanes[0], batch, 0, first, scale);
+      this.fillLane(layout.lanes[1], batch, first, batch.size - first, scale);
+      squared = kernel.step(layout.net);
+    } else {
+      this.fillLane(layout.lanes[1], batch, first, batch.size - first, scale);
       const c = this.control;
       c[CONTROL.command] = CONTROL.run;
       const seq = ++this.seq;
       Atomics.store(c, CONTROL.seq, seq);
       Atomics.notify(c, CONTROL.seq);
+      this.fillLane(layout.lanes[0], batch, 0, first, scale);
       const mine = kernel.gradient(layout.net, layout.lanes[0].table);
       // Node lets the main thread block on Atomics.wait; the worker's half takes about as long as ours.
       for (let waited = 0; Atomics.load(c, CONTROL.done) !== seq; waited++) {
@@ -143,7 +170,7 @@ export class WasmDenseTrainer {
       kernel.update(layout.net);
       squared = mine + this.f64[(layout.lanes[1].table + LANE.squared) >> 3]!;
     }
-    return squared / (size * this.outputs);
+    return squared / (batch.size * this.outputs);
   }
 
   /**
@@ -152,7 +179,10 @@ export class WasmDenseTrainer {
    */
   gradients(xs: Float32Array, ys: Float32Array, size: number): { loss: number; layers: { kernel: Float32Array; bias: Float32Array }[] } {
     const { layout, kernel, f32 } = this;
-    this.loadBatch(xs, ys, size);
+    const batch = { x: xs, y: ys, start: 0, size };
+    const first = firstLaneRows(size);
+    this.fillLane(layout.lanes[0], batch, 0, first, 2 / (size * this.outputs));
+    this.fillLane(layout.lanes[1], batch, first, size - first, 2 / (size * this.outputs));
     const squared = kernel.gradient(layout.net, layout.lanes[0].table) + kernel.gradient(layout.net, layout.lanes[1].table);
     const [g0, g1] = layout.lanes.map((lane) => lane.grad >> 2) as [number, number];
     const sum = (offset: number, i: number) => Math.fround(f32[g0 + (offset >> 2) + i]! + f32[g1 + (offset >> 2) + i]!);
@@ -164,27 +194,30 @@ export class WasmDenseTrainer {
     return { loss: squared / (size * this.outputs), layers };
   }
 
-  /** Puts a batch into the two lanes: the first firstLaneRows(size) rows, then the rest. */
-  private loadBatch(xs: Float32Array, ys: Float32Array, size: number): void {
-    const first = firstLaneRows(size);
-    const scale = 2 / (size * this.outputs);
-    this.fillLane(this.layout.lanes[0], xs, ys, 0, first, scale);
-    this.fillLane(this.layout.lanes[1], xs, ys, first, size - first, scale);
-  }
-
-  /** Copies `count` rows from `from` into a lane, padded to whole f32x4 rows (zeros). */
-  private fillLane(lane: LaneLayout, xs: Float32Array, ys: Float32Array, from: number, count: number, scale: number): void {
+  /** Copies the batch's rows `from`..`from + count` into a lane, padded to whole f32x4 rows (zeros). */
+  private fillLane(lane: LaneLayout, batch: BatchRows, from: number, count: number, scale: number): void {
     const rows = pad4(count);
     const { inputs, k } = this.layout.layers[0]!;
     const outputs = this.outputs;
+    const { f32 } = this;
     this.i32[(lane.table + LANE.rows) >> 2] = rows;
     this.i32[(lane.table + LANE.count) >> 2] = count;
     this.f64[(lane.table + LANE.scale) >> 3] = scale;
     const x = lane.acts[0]! >> 2;
-    if (k === inputs) this.f32.set(xs.subarray(from * inputs, (from + count) * inputs), x);
-    else for (let r = 0; r < count; r++) this.f32.set(xs.subarray((from + r) * inputs, (from + r + 1) * inputs), x + r * k);
-    this.f32.fill(0, x + count * k, x + rows * k);
-    this.f32.set(ys.subarray(from * outputs, (from + count) * outputs), lane.y >> 2);
+    const y = lane.y >> 2;
+    const { order, start } = batch;
+    if (!order && k === inputs) {
+      f32.set(batch.x.subarray((start + from) * inputs, (start + from + count) * inputs), x);
+      f32.set(batch.y.subarray((start + from) * outputs, (start + from + count) * outputs), y);
+    } else {
+      // Plain loops: a subarray per row costs more than the copy.
+      for (let i = 0; i < count; i++) {
+        const r = order ? order[start + from + i]! : start + from + i;
+        for (let c = 0, src = r * inputs, dst = x + i * k; c < inputs; c++) f32[dst + c] = batch.x[src + c]!;
+        for (let o = 0; o < outputs; o++) f32[y + i * outputs + o] = batch.y[r * outputs + o]!;
+      }
+    }
+    f32.fill(0, x + count * k, x + rows * k);
   }
 
   /** Writes weights into the kernel's parameter block (padding stays zero) and refreshes the transposes. */
