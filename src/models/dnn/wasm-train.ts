@@ -205,16 +205,18 @@ export class WasmDenseTrainer {
     this.f64[(lane.table + LANE.scale) >> 3] = scale;
     const x = lane.acts[0]! >> 2;
     const y = lane.y >> 2;
-    const { order, start } = batch;
+    const { order, start, x: bx, y: by } = batch;
     if (!order && k === inputs) {
-      f32.set(batch.x.subarray((start + from) * inputs, (start + from + count) * inputs), x);
-      f32.set(batch.y.subarray((start + from) * outputs, (start + from + count) * outputs), y);
+      f32.set(bx.subarray((start + from) * inputs, (start + from + count) * inputs), x);
+      f32.set(by.subarray((start + from) * outputs, (start + from + count) * outputs), y);
     } else {
       // Plain loops: a subarray per row costs more than the copy.
       for (let i = 0; i < count; i++) {
         const r = order ? order[start + from + i]! : start + from + i;
-        for (let c = 0, src = r * inputs, dst = x + i * k; c < inputs; c++) f32[dst + c] = batch.x[src + c]!;
-        for (let o = 0; o < outputs; o++) f32[y + i * outputs + o] = batch.y[r * outputs + o]!;
+        const src = r * inputs;
+        const dst = x + i * k;
+        for (let c = 0; c < inputs; c++) f32[dst + c] = bx[src + c]!;
+        for (let o = 0; o < outputs; o++) f32[y + i * outputs + o] = by[r * outputs + o]!;
       }
     }
     f32.fill(0, x + count * k, x + rows * k);
