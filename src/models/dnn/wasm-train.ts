@@ -21,7 +21,7 @@ import { CONTROL, denseKernelModule, instantiateDenseKernel, type DenseKernel } 
 import { firstLaneRows, kernelLayout, LANE, NET, pad4, writeTables, type KernelLayout, type LaneLayout } from './wasm-layout.js';
 import { startKernelWorker, type KernelWorkerData } from './wasm-worker.js';
 
-export interface WasmTrainOptions extends FastTrainOptions {
+export interface WasmTrainOptions extends Omit<FastTrainOptions, 'elementwise'> {
   /** 1 or 2: two runs lane 1 on a worker thread (same result). */
   threads: number;
   /** The largest batch step() will get. */
@@ -56,6 +56,7 @@ export class WasmDenseTrainer {
   private rate: number;
   /** Units of the last layer. */
   readonly outputs: number;
+  private readonly maxBatch: number;
 
   private constructor(
     private readonly tf: typeof TF,
@@ -65,6 +66,7 @@ export class WasmDenseTrainer {
     const layers = readDenseLayers(network);
     this.layout = kernelLayout(layers, options.maxBatch);
     this.outputs = layers[layers.length - 1]!.units;
+    this.maxBatch = options.maxBatch;
     const pages = Math.ceil(this.layout.bytes / PAGE);
     // Shared so that a worker's instance can use the same memory; never grown.
     this.memory = new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true });
@@ -145,6 +147,7 @@ export class WasmDenseTrainer {
    */
   stepRows(batch: BatchRows): number {
     const { layout, kernel } = this;
+    this.checkSize(batch.size);
     const first = firstLaneRows(batch.size);
     const scale = 2 / (batch.size * this.outputs);
     let squared: number;
@@ -179,6 +182,7 @@ export class WasmDenseTrainer {
    */
   gradients(xs: Float32Array, ys: Float32Array, size: number): { loss: number; layers: { kernel: Float32Array; bias: Float32Array }[] } {
     const { layout, kernel, f32 } = this;
+    this.checkSize(size);
     const batch = { x: xs, y: ys, start: 0, size };
     const first = firstLaneRows(size);
     this.fillLane(layout.lanes[0], batch, 0, first, 2 / (size * this.outputs));
@@ -192,6 +196,11 @@ export class WasmDenseTrainer {
       return { kernel: kernelGrad, bias: Float32Array.from({ length: l.units }, (_v, c) => sum(l.bOffset, c)) };
     });
     return { loss: squared / (size * this.outputs), layers };
+  }
+
+  /** The lanes hold half of maxBatch rows each: a larger batch would write past them. */
+  private checkSize(size: number): void {
+    if (size > this.maxBatch) throw new Error(`dnn kernel: a batch of ${size} rows, laid out for ${this.maxBatch}`);
   }
 
   /** Copies the batch's rows `from`..`from + count` into a lane, padded to whole f32x4 rows (zeros). */
