@@ -201,3 +201,32 @@ test('the two-thread kernel runs lane 1 on a worker and matches one thread bit f
     nets.forEach((n) => n.dispose());
   }
 });
+
+test('rows gathered by the kernel from its copy of the training set train as rows gathered in JavaScript', async () => {
+  const tf = await tensorflow();
+  const rows = 1000;
+  const batch = 300; // the last batch has 100 rows
+  const { x, y } = data(rows, COLS, 1, 9);
+  const order = Uint32Array.from({ length: rows }, (_v, i) => (i * 7919) % rows);
+  const nets = [buildNetwork(tf, COLS, PARAMS, 5, 1, 'regression'), buildNetwork(tf, COLS, PARAMS, 5, 1, 'regression')];
+  const inKernel = await WasmDenseTrainer.create(tf, nets[0]!, { learningRate: LR, threads: 2, maxBatch: batch, data: { x, y } });
+  const inJs = await WasmDenseTrainer.create(tf, nets[1]!, { learningRate: LR, threads: 1, maxBatch: batch });
+  try {
+    for (let epoch = 0; epoch < 2; epoch++) {
+      for (let start = 0; start < rows; start += batch) {
+        const size = Math.min(batch, rows - start);
+        const xs = new Float32Array(size * COLS);
+        const ys = new Float32Array(size);
+        for (let i = 0; i < size; i++) {
+          xs.set(x.subarray(order[start + i]! * COLS, (order[start + i]! + 1) * COLS), i * COLS);
+          ys[i] = y[order[start + i]!]!;
+        }
+        assert.equal(inKernel.stepRows({ x, y, order, start, size }), inJs.step(xs, ys, size), `epoch ${epoch}, rows ${start}`);
+      }
+    }
+    assert.deepEqual(inKernel.weights(), inJs.weights());
+  } finally {
+    await inKernel.close();
+    nets.forEach((n) => n.dispose());
+  }
+});

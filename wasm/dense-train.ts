@@ -43,7 +43,12 @@ const LANE_Y = 20; // i32 pointer to labels [rows, outputs]
 const LANE_OUTPUTS = 24; // i32 real outputs of the last layer
 const LANE_SCALE = 32; // f64 2 / (batch rows * outputs): d(mean squared error)/d(output)
 const LANE_SQUARED = 40; // f64 result: this half's sum of squared errors
-const LANE_ACTS = 48; // i32 pointers: acts[0] the inputs [rows, K0], acts[l + 1] layer l's output
+// When LANE_DATA is not 0 the lane gathers its rows itself: row LANE_ORDER[i] of the training
+// inputs [*, K0] and labels [*, outputs] for its i-th row. Else the caller wrote the rows.
+const LANE_DATA = 48; // i32 pointer to the training inputs, or 0
+const LANE_LABELS = 52; // i32 pointer to the training labels
+const LANE_ORDER = 56; // i32 pointer to this lane's row numbers (u32)
+const LANE_ACTS = 64; // i32 pointers: acts[0] the inputs [rows, K0], acts[l + 1] layer l's output
 
 // Rows of the output gradient summed per pass of the weight-gradient kernel: a chunk of the
 // activations and of the output gradient (64 rows x 64 floats each, 16 KiB) stays in L1.
@@ -235,9 +240,27 @@ function weightGradient(a: usize, dz: usize, gw: usize, gb: usize, rows: i32, K:
   }
 }
 
+/** Copies the lane's rows (and labels) from the training set in memory; zero rows pad to `rows`. */
+function gather(lane: usize, rows: i32, count: i32, K: i32, outputs: i32): void {
+  const data = <usize>load<i32>(lane + LANE_DATA);
+  const labels = <usize>load<i32>(lane + LANE_LABELS);
+  const order = <usize>load<i32>(lane + LANE_ORDER);
+  const x = act(lane, 0);
+  const y = <usize>load<i32>(lane + LANE_Y);
+  const rowBytes = <usize>(K * 4);
+  for (let i = 0; i < count; i++) {
+    const r = <usize>load<u32>(order + <usize>(i * 4));
+    const src = data + r * rowBytes;
+    const dst = x + <usize>i * rowBytes;
+    for (let b: usize = 0; b < rowBytes; b += 16) v128.store(dst + b, v128.load(src + b));
+    for (let o = 0; o < outputs; o++) store<f32>(y + <usize>(i * outputs + o) * 4, load<f32>(labels + (r * <usize>outputs + o) * 4));
+  }
+  memory.fill(x + <usize>count * rowBytes, 0, <usize>(rows - count) * rowBytes);
+}
+
 /**
  * The gradient of the batch's mean squared error from one lane's rows (a half of the batch):
- * forward, loss, backward. Writes the lane's gradients and its sum of squared errors, which it
+ * gather (when the training set is in memory), forward, loss, backward. Writes the lane's gradients and its sum of squared errors, which it
  * also returns. Reads the parameters and their transposes, writes only the lane's own memory.
  */
 export function gradient(net: usize, lane: usize): f64 {
@@ -246,6 +269,7 @@ export function gradient(net: usize, lane: usize): f64 {
   const rows = load<i32>(lane + LANE_ROWS);
   const count = load<i32>(lane + LANE_COUNT);
   const grad = <usize>load<i32>(lane + LANE_GRAD);
+  if (load<i32>(lane + LANE_DATA)) gather(lane, rows, count, load<i32>(layer(net, 0) + L_K), load<i32>(lane + LANE_OUTPUTS));
   for (let l = 0; l < layers; l++) {
     const rec = layer(net, l);
     const K = load<i32>(rec + L_K);

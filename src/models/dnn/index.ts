@@ -147,14 +147,17 @@ export const dnnFamily: ModelFamily<DnnModelConfig> = {
     if (input.warmStart) await warmStartFrom(tf, network, input.warmStart);
     // Plain dense regressors with Adam train on our own wasm SIMD kernel (wasm-train.ts); anything
     // else takes TF.js's own trainOnBatch.
-    const fast =
-      fastPathUnsupported(network, input.task, training.optimizer) !== undefined
-        ? undefined
-        : await WasmDenseTrainer.create(tf, network, {
-            learningRate: training.learningRate,
-            threads: kernelThreads(input.params.threads ?? input.training.threads, train.x.rows, training.batchSize),
-            maxBatch: Math.min(training.batchSize, train.x.rows),
-          });
+    // The kernel gathers each batch's rows itself from its copy of the training set (regression:
+    // one scaled label per row).
+    const scaledLabels = fastPathUnsupported(network, input.task, training.optimizer) === undefined ? Float32Array.from(train.y, (v) => (v - target.mean) / target.std) : undefined;
+    const fast = scaledLabels
+      ? await WasmDenseTrainer.create(tf, network, {
+          learningRate: training.learningRate,
+          threads: kernelThreads(input.params.threads ?? input.training.threads, train.x.rows, training.batchSize),
+          maxBatch: Math.min(training.batchSize, train.x.rows),
+          data: { x: train.x.data, y: scaledLabels },
+        })
+      : undefined;
     const model = new DnnModel(tf, network, target, head);
     model.training = true;
     const random = seededRandom(training.seed);
@@ -163,8 +166,6 @@ export const dnnFamily: ModelFamily<DnnModelConfig> = {
     let step = 0;
 
     const buffers = fast ? undefined : { xs: new Float32Array(training.batchSize * train.x.cols), ys: new Float32Array(training.batchSize * head.outputs) };
-    // The kernel gathers each batch's rows itself (regression: one scaled label per row).
-    const scaledLabels = fast ? Float32Array.from(train.y, (v) => (v - target.mean) / target.std) : undefined;
     const best = new BestWeights(training.earlyStoppingPatience);
     let epochsRun = 0;
     let stoppedEarly = false;

@@ -16,7 +16,7 @@ export interface KernelLayer {
 
 export const NET = { layers: 0, params: 4, w: 8, m: 12, v: 16, lane0: 20, lane1: 24, lr: 32, beta1: 36, beta2: 40, omb1: 44, omb2: 48, acc1: 52, acc2: 56, eps: 60, layer0: 64, layerSize: 32 } as const;
 export const LAYER = { k: 0, n: 4, relu: 8, w: 12, b: 16, wt: 20 } as const;
-export const LANE = { rows: 0, count: 4, grad: 8, dz0: 12, dz1: 16, y: 20, outputs: 24, scale: 32, squared: 40, acts: 48 } as const;
+export const LANE = { rows: 0, count: 4, grad: 8, dz0: 12, dz1: 16, y: 20, outputs: 24, scale: 32, squared: 40, data: 48, labels: 52, order: 56, acts: 64 } as const;
 
 export const pad4 = (n: number): number => Math.ceil(n / 4) * 4;
 
@@ -27,6 +27,8 @@ export function firstLaneRows(size: number): number {
 
 export interface LaneLayout {
   table: number;
+  /** Room for the row numbers of the lane's rows in the training set (u32). */
+  order: number;
   grad: number;
   y: number;
   /** Two buffers for output gradients, [rows, widest layer]. */
@@ -55,11 +57,17 @@ export interface KernelLayout {
   lanes: [LaneLayout, LaneLayout];
   /** Most rows one lane holds. */
   laneRows: number;
+  /** The training set's inputs [rows, padded inputs] and labels [rows, outputs], when it is in memory (else 0). */
+  data: number;
+  labels: number;
   bytes: number;
 }
 
-/** Lays out a net for batches of up to `maxBatch` rows: byte addresses, 16-aligned. */
-export function kernelLayout(layers: KernelLayer[], maxBatch: number): KernelLayout {
+/**
+ * Lays out a net for batches of up to `maxBatch` rows, and room for a training set of `dataRows`
+ * rows (0: none): byte addresses, 16-aligned.
+ */
+export function kernelLayout(layers: KernelLayer[], maxBatch: number, dataRows = 0): KernelLayout {
   let top = 0;
   const take = (bytes: number): number => {
     const at = top;
@@ -91,9 +99,11 @@ export function kernelLayout(layers: KernelLayer[], maxBatch: number): KernelLay
     const y = take(laneRows * outputs * 4);
     const dz: [number, number] = [take(laneRows * widest * 4), take(laneRows * widest * 4)];
     const acts = [take(laneRows * padded[0]!.k * 4), ...padded.map((l) => take(laneRows * l.n * 4))];
-    return { table, grad, y, dz, acts };
+    return { table, order: take(laneRows * 4), grad, y, dz, acts };
   }) as [LaneLayout, LaneLayout];
-  return { layers: padded, params, net, w, m, v, lanes, laneRows, bytes: top };
+  const data = dataRows ? take(dataRows * padded[0]!.k * 4) : 0;
+  const labels = dataRows ? take(dataRows * outputs * 4) : 0;
+  return { layers: padded, params, net, w, m, v, lanes, laneRows, data, labels, bytes: top };
 }
 
 /** Writes the net and lane tables (everything but the per-step fields) into the kernel's memory. */
@@ -123,6 +133,8 @@ export function writeTables(memory: ArrayBuffer | SharedArrayBuffer, layout: Ker
     at(lane.table + LANE.dz1, lane.dz[1]);
     at(lane.table + LANE.y, lane.y);
     at(lane.table + LANE.outputs, layout.layers[layout.layers.length - 1]!.units);
+    at(lane.table + LANE.labels, layout.labels);
+    at(lane.table + LANE.order, lane.order);
     lane.acts.forEach((a, l) => at(lane.table + LANE.acts + l * 4, a));
   }
 }

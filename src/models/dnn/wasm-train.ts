@@ -26,7 +26,17 @@ export interface WasmTrainOptions extends Omit<FastTrainOptions, 'elementwise'> 
   threads: number;
   /** The largest batch step() will get. */
   maxBatch: number;
+  /**
+   * The training set (inputs [rows, inputs], scaled labels [rows, outputs]), copied once into the
+   * kernel's memory so that each thread gathers its half of a batch itself (stepRows with these
+   * same arrays and an order). Not copied above DATA_IN_KERNEL_MAX_BYTES: rows are then gathered
+   * in JavaScript. The arrays must not change while the trainer lives.
+   */
+  data?: { x: Float32Array; y: Float32Array };
 }
+
+/** The largest training set copied into the kernel's memory (wasm32 memory ends at 4 GiB). */
+export const DATA_IN_KERNEL_MAX_BYTES = 1 << 30;
 
 /**
  * A batch as rows of a data set: `x` row-major [*, inputs], `y` [*, outputs] (scaled labels);
@@ -49,6 +59,9 @@ export class WasmDenseTrainer {
   private readonly f32: Float32Array;
   private readonly i32: Int32Array;
   private readonly f64: Float64Array;
+  private readonly u32: Uint32Array;
+  /** The training set held in the kernel's memory, if any. */
+  private readonly source: { x: Float32Array; y: Float32Array } | undefined;
   private readonly control = new Int32Array(new SharedArrayBuffer(CONTROL.size * 4));
   private worker: Worker | undefined;
   private workerError: string | undefined;
@@ -64,8 +77,10 @@ export class WasmDenseTrainer {
     options: WasmTrainOptions,
   ) {
     const layers = readDenseLayers(network);
-    this.layout = kernelLayout(layers, options.maxBatch);
+    const data = options.data;
+    this.source = data && data.x.length * 4 <= DATA_IN_KERNEL_MAX_BYTES ? data : undefined;
     this.outputs = layers[layers.length - 1]!.units;
+    this.layout = kernelLayout(layers, options.maxBatch, this.source ? this.source.y.length / this.outputs : 0);
     this.maxBatch = options.maxBatch;
     const pages = Math.ceil(this.layout.bytes / PAGE);
     // Shared so that a worker's instance can use the same memory; never grown.
@@ -74,7 +89,9 @@ export class WasmDenseTrainer {
     this.f32 = new Float32Array(buffer);
     this.i32 = new Int32Array(buffer);
     this.f64 = new Float64Array(buffer);
+    this.u32 = new Uint32Array(buffer);
     writeTables(buffer, this.layout);
+    if (this.source) this.copyData(this.source);
     const net = this.layout.net;
     const beta1 = options.beta1 ?? 0.9;
     const beta2 = options.beta2 ?? 0.999;
@@ -203,7 +220,21 @@ export class WasmDenseTrainer {
     if (size > this.maxBatch) throw new Error(`dnn kernel: a batch of ${size} rows, laid out for ${this.maxBatch}`);
   }
 
-  /** Copies the batch's rows `from`..`from + count` into a lane, padded to whole f32x4 rows (zeros). */
+  /** Copies the training set into the kernel's memory, inputs padded to whole f32x4 rows. */
+  private copyData(data: { x: Float32Array; y: Float32Array }): void {
+    const { inputs, k } = this.layout.layers[0]!;
+    const at = this.layout.data >> 2;
+    const rows = data.y.length / this.outputs;
+    if (k === inputs) this.f32.set(data.x.subarray(0, rows * inputs), at);
+    else for (let r = 0; r < rows; r++) this.f32.set(data.x.subarray(r * inputs, (r + 1) * inputs), at + r * k);
+    this.f32.set(data.y, this.layout.labels >> 2);
+  }
+
+  /**
+   * Puts the batch's rows `from`..`from + count` into a lane, padded to whole f32x4 rows (zeros):
+   * their row numbers, for the kernel to gather, when the training set is in its memory; else the
+   * rows themselves.
+   */
   private fillLane(lane: LaneLayout, batch: BatchRows, from: number, count: number, scale: number): void {
     const rows = pad4(count);
     const { inputs, k } = this.layout.layers[0]!;
@@ -212,6 +243,12 @@ export class WasmDenseTrainer {
     this.i32[(lane.table + LANE.rows) >> 2] = rows;
     this.i32[(lane.table + LANE.count) >> 2] = count;
     this.f64[(lane.table + LANE.scale) >> 3] = scale;
+    const inKernel = batch.order !== undefined && batch.x === this.source?.x && batch.y === this.source.y;
+    this.i32[(lane.table + LANE.data) >> 2] = inKernel ? this.layout.data : 0;
+    if (inKernel) {
+      this.u32.set(batch.order!.subarray(batch.start + from, batch.start + from + count), lane.order >> 2);
+      return;
+    }
     const x = lane.acts[0]! >> 2;
     const y = lane.y >> 2;
     const { order, start, x: bx, y: by } = batch;
