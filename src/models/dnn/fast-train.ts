@@ -2,7 +2,10 @@ import type * as TF from '@tensorflow/tfjs';
 
 /**
  * A purpose-built training step for plain dense regression nets (Dense layers with relu or linear
- * activation, a linear output, mean squared error, Adam) on the wasm backend.
+ * activation, a linear output, mean squared error, Adam) on TF.js's wasm backend. Training now
+ * runs these nets on our own kernel (wasm-train.ts); this path stays as the reference that kernel
+ * is tested against and as bench/dnn.ts's comparison. fastPathUnsupported and the layer
+ * read/write helpers here serve both.
  *
  * Why not `network.trainOnBatch`: the layers path records a tape, runs ~10 tf ops per weight for
  * Adam and, above all, computes the weight gradients with transposed matmuls, which the wasm

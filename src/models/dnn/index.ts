@@ -1,4 +1,5 @@
 import { readFileSync, writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import type * as TF from '@tensorflow/tfjs';
 import type { DnnModelConfig } from '../../core/config.js';
@@ -7,7 +8,6 @@ import type { Matrix } from '../../features/transform.js';
 import { outputWidthOf, type FitInput, type FitSummary, type ModelFamily, type Task, type TrainedModel } from '../family.js';
 import { taskLoss } from '../losses.js';
 import { seededRandom, shuffledIndices, tensorflow } from '../tf.js';
-import { availableParallelism } from 'node:os';
 import { fastPathUnsupported } from './fast-train.js';
 import { WasmDenseTrainer } from './wasm-train.js';
 import { DenseForward } from './dense-forward.js';
@@ -145,11 +145,11 @@ export const dnnFamily: ModelFamily<DnnModelConfig> = {
     const optimizer = makeOptimizer(tf, training.optimizer, training.learningRate);
     network.compile({ optimizer, loss: lossFunction(input.task) });
     if (input.warmStart) await warmStartFrom(tf, network, input.warmStart);
-    // Plain dense regressors with Adam train on our own wasm SIMD kernel (wasm-train.ts); anything
-    // else takes TF.js's own trainOnBatch.
-    // The kernel gathers each batch's rows itself from its copy of the training set (regression:
-    // one scaled label per row).
-    const scaledLabels = fastPathUnsupported(network, input.task, training.optimizer) === undefined ? Float32Array.from(train.y, (v) => (v - target.mean) / target.std) : undefined;
+    // Plain dense regressors with Adam train on our own wasm SIMD kernel (wasm-train.ts), which
+    // gathers each batch's rows from its copy of the training set (regression: one scaled label
+    // per row); anything else takes TF.js's own trainOnBatch.
+    const onKernel = fastPathUnsupported(network, input.task, training.optimizer) === undefined;
+    const scaledLabels = onKernel ? Float32Array.from(train.y, (v) => (v - target.mean) / target.std) : undefined;
     const fast = scaledLabels
       ? await WasmDenseTrainer.create(tf, network, {
           learningRate: training.learningRate,
