@@ -9,14 +9,18 @@
  * Each path first shows its answer is right (CHECK_EPOCHS epochs over the first CHECK_ROWS training
  * rows; held-out RMSE must be far below the label's std), then one timed epoch over all train rows.
  *  - torch: bench/dnn_peer.py, torch.set_num_threads(THREADS);
- *  - dnn family fit: dnnFamily.fit as training runs it (the fast path, on two threads from 100k rows);
- *  - fast-js / fast-tf: src/models/dnn/fast-train.ts in the same loop (shuffle, batch copy);
- *  - fast, 2 threads: src/models/dnn/parallel-train.ts, each batch split between two threads.
+ *  - dnn family fit: dnnFamily.fit as training runs it (the wasm kernel, two threads from 100k rows);
+ *  - wasm kernel, 1 and 2 threads: src/models/dnn/wasm-train.ts in the family's loop (shuffle, batch copy);
+ *  - TF.js fast path (the previous default, for comparison): src/models/dnn/fast-train.ts in the
+ *    same loop, tf elementwise (OLD=0 skips it, OLD_JS=1 adds the JS-elementwise variant).
+ * Before timing, one step of each is reported as milliseconds per BATCH-row step on one thread
+ * (median of 200 steps on the same batch, no copy or shuffle).
  */
+import { loadavg } from 'node:os';
 import { seededRandom } from '../src/core/random.js';
 import type { Matrix } from '../src/features/transform.js';
 import { FastDenseTrainer } from '../src/models/dnn/fast-train.js';
-import { ParallelDenseTrainer } from '../src/models/dnn/parallel-train.js';
+import { WasmDenseTrainer } from '../src/models/dnn/wasm-train.js';
 import { dnnFamily } from '../src/models/dnn/index.js';
 import { buildNetwork } from '../src/models/dnn/network.js';
 import { targetScale } from '../src/models/tf-training.js';
@@ -31,6 +35,8 @@ const BATCH = Number(process.env.BATCH ?? 1024);
 const THREADS = Number(process.env.THREADS ?? 2);
 const PEER = process.env.PEER !== '0';
 const CURRENT = process.env.CURRENT !== '0';
+const OLD = process.env.OLD !== '0';
+const OLD_JS = process.env.OLD_JS === '1';
 const CHECK_ROWS = Number(process.env.CHECK_ROWS ?? 200_000);
 const CHECK_EPOCHS = Number(process.env.CHECK_EPOCHS ?? 3);
 const LR = 1e-3;
@@ -63,6 +69,8 @@ interface Result {
   epochRmse: number;
 }
 const results: Result[] = [];
+/** The 1-minute load average: on a shared machine, what the figures were measured under. */
+const load = () => loadavg()[0]!.toFixed(2);
 
 if (PEER) {
   const p = runPythonPeer<{ epoch_s: number; rows_per_s: number; check_rmse: number; epoch_rmse: number; version: string; threads: number }>('dnn_peer.py', x, y, [
@@ -91,33 +99,64 @@ async function current(rows: number, epochs: number): Promise<{ seconds: number;
   return { seconds, rmse: r };
 }
 
-/** The family's loop (seeded shuffle, batch copy into one reused buffer) with the fast step. */
-async function fast(rows: number, epochs: number, elementwise: 'js' | 'tf', threads = 1): Promise<{ seconds: number; rmse: number }> {
+type Path = { kind: 'wasm'; threads: number } | { kind: 'tf'; elementwise: 'js' | 'tf' };
+
+async function trainerFor(path: Path, network: ReturnType<typeof buildNetwork>, data?: { x: Float32Array; y: Float32Array }): Promise<FastDenseTrainer | WasmDenseTrainer> {
+  if (path.kind === 'wasm') return WasmDenseTrainer.create(tf, network, { learningRate: LR, threads: path.threads, maxBatch: BATCH, ...(data ? { data } : {}) });
+  return new FastDenseTrainer(tf, network, { learningRate: LR, elementwise: path.elementwise });
+}
+
+/** Milliseconds per BATCH-row step on one batch (median of 200 after 30 warm-up steps). */
+async function stepMs(path: Path): Promise<number> {
+  const network = buildNetwork(tf, COLS, PARAMS, 42, 1, 'regression');
+  const trainer = await trainerFor(path, network);
+  const xs = x.slice(0, BATCH * COLS);
+  const ys = Float32Array.from(y.subarray(0, BATCH), (v) => (v - 15) / 5);
+  const times: number[] = [];
+  for (let i = 0; i < 230; i++) {
+    const t = performance.now();
+    trainer.step(xs, ys, BATCH);
+    if (i >= 30) times.push(performance.now() - t);
+  }
+  if (trainer instanceof WasmDenseTrainer) await trainer.close();
+  network.dispose();
+  return times.sort((a, b) => a - b)[times.length >> 1]!;
+}
+
+/** The family's loop (seeded shuffle, batch copy into one reused buffer) with a fast step. */
+async function fast(rows: number, epochs: number, path: Path): Promise<{ seconds: number; rmse: number }> {
   const train = trainOf(rows);
   const target = targetScale('regression', train.y);
   const network = buildNetwork(tf, COLS, PARAMS, 42, 1, 'regression');
-  const options = { learningRate: LR, elementwise };
-  const trainer = threads > 1 ? await ParallelDenseTrainer.create(tf, network, options, BATCH) : new FastDenseTrainer(tf, network, options);
+  const scaled = Float32Array.from(train.y, (v) => (v - target.mean) / target.std);
+  const t = performance.now();
+  const trainer = await trainerFor(path, network, { x: train.x.data, y: scaled });
   const random = seededRandom(42);
   const xs = new Float32Array(BATCH * COLS);
   const ys = new Float32Array(BATCH);
-  const t = performance.now();
   for (let epoch = 0; epoch < epochs; epoch++) {
     const order = shuffledIndices(rows, random);
     for (let start = 0; start < rows; start += BATCH) {
       const size = Math.min(BATCH, rows - start);
+      // The wasm kernel gathers the rows itself from its copy of the training set (as the family
+      // runs it; the copy and the worker's start are timed); the TF.js path takes a batch.
+      if (trainer instanceof WasmDenseTrainer) {
+        trainer.stepRows({ x: train.x.data, y: scaled, order, start, size });
+        continue;
+      }
       for (let i = 0; i < size; i++) {
         const r = order[start + i]!;
         xs.set(train.x.data.subarray(r * COLS, (r + 1) * COLS), i * COLS);
-        ys[i] = (train.y[r]! - target.mean) / target.std;
+        ys[i] = scaled[r]!;
       }
       trainer.step(xs, ys, size);
     }
   }
   trainer.syncToNetwork();
   const seconds = (performance.now() - t) / 1000;
-  if (trainer instanceof ParallelDenseTrainer) await trainer.close();
-  const pred = tf.tidy(() => (network.predict(tf.tensor2d(heldX.data, [heldX.rows, COLS])) as ReturnType<typeof tf.tensor>).dataSync());
+  if (trainer instanceof WasmDenseTrainer) await trainer.close();
+  // batchSize: predict's default of 32 rows per batch took 95 s for the 200k held-out rows of ROWS=1e6.
+  const pred = tf.tidy(() => (network.predict(tf.tensor2d(heldX.data, [heldX.rows, COLS]), { batchSize: 65536 }) as ReturnType<typeof tf.tensor>).dataSync());
   const out = Float64Array.from(pred, (v) => v * target.std + target.mean);
   network.dispose();
   return { seconds, rmse: rmse(out, heldY) };
@@ -128,13 +167,18 @@ async function measure(name: string, run: (rows: number, epochs: number) => Prom
   await run(50 * BATCH, 1); // warm-up, not timed
   const timed = await run(ntr, 1);
   results.push({ name, rowsPerS: ntr / timed.seconds, epochS: timed.seconds, checkRmse: check.rmse, epochRmse: timed.rmse });
-  console.log(`  ${name}: ${(ntr / timed.seconds / 1000).toFixed(0)}k rows/s`);
+  console.log(`  ${name}: ${(ntr / timed.seconds / 1000).toFixed(0)}k rows/s (load average ${load()})`);
 }
 
+const steps: [string, Path][] = [['wasm kernel', { kind: 'wasm', threads: 1 }], ['wasm kernel, 2 threads', { kind: 'wasm', threads: 2 }]];
+if (OLD) steps.push(['TF.js fast path', { kind: 'tf', elementwise: 'tf' }]);
+for (const [name, path] of steps) console.log(`  ${name}: ${(await stepMs(path)).toFixed(3)} ms per ${BATCH}-row step (median; load average ${load()})`);
+
 if (CURRENT) await measure('dnn family fit (as trained)', current);
-await measure('fast, JS elementwise', (r, e) => fast(r, e, 'js'));
-await measure('fast, tf elementwise', (r, e) => fast(r, e, 'tf'));
-await measure('fast, tf, 2 threads', (r, e) => fast(r, e, 'tf', 2));
+await measure('wasm kernel, 1 thread', (r, e) => fast(r, e, { kind: 'wasm', threads: 1 }));
+await measure('wasm kernel, 2 threads', (r, e) => fast(r, e, { kind: 'wasm', threads: 2 }));
+if (OLD) await measure('TF.js fast path (old default)', (r, e) => fast(r, e, { kind: 'tf', elementwise: 'tf' }));
+if (OLD_JS) await measure('TF.js fast path, JS elementwise', (r, e) => fast(r, e, { kind: 'tf', elementwise: 'js' }));
 
 const torch = results.find((r) => r.name.startsWith('torch'));
 console.log(`\n${'path'.padEnd(30)} ${'rows/s'.padStart(10)} ${'epoch s'.padStart(8)} ${'vs torch'.padStart(9)}  check RMSE (${CHECK_EPOCHS} ep x ${CHECK_ROWS / 1000}k)  1-epoch RMSE`);

@@ -3,7 +3,6 @@ import { test } from 'node:test';
 import type * as TF from '@tensorflow/tfjs';
 import { seededRandom } from '../src/core/random.js';
 import { FastDenseTrainer, fastPathUnsupported } from '../src/models/dnn/fast-train.js';
-import { ParallelDenseTrainer } from '../src/models/dnn/parallel-train.js';
 import { loadLayersModel, saveLayersModel } from '../src/models/dnn/files.js';
 import { buildNetwork } from '../src/models/dnn/network.js';
 import { tensorflow } from '../src/models/tf.js';
@@ -84,38 +83,5 @@ test('the fast dense path declines what it does not implement', async () => {
     const net = buildNetwork(tf, COLS, params, 1, 1, task as 'regression');
     assert.equal(fastPathUnsupported(net, task, optimizer), reason);
     net.dispose();
-  }
-});
-
-test('two threads (each batch split between this thread and a worker) follow one thread, step by step', async () => {
-  const tf = await tensorflow();
-  const rows = 2048;
-  const batch = 512;
-  const random = seededRandom(3);
-  const x = Float32Array.from({ length: rows * COLS }, () => random());
-  const y = Float32Array.from({ length: rows }, (_v, i) => Math.sin(3 * x[i * COLS]!) + x[i * COLS + 1]! - 0.5);
-  const one = new FastDenseTrainer(tf, buildNetwork(tf, COLS, PARAMS, 5, 1, 'regression'), { learningRate: LR });
-  const twoNet = buildNetwork(tf, COLS, PARAMS, 5, 1, 'regression');
-  const two = await ParallelDenseTrainer.create(tf, twoNet, { learningRate: LR }, batch);
-  try {
-    for (let epoch = 0; epoch < 3; epoch++) {
-      for (let start = 0; start < rows; start += batch) {
-        const xs = x.slice(start * COLS, (start + batch) * COLS);
-        const ys = y.slice(start, start + batch);
-        const a = one.step(xs, ys, batch);
-        const b = two.step(xs, ys, batch);
-        // The halves' gradients add up to the batch's, up to float rounding.
-        assert.ok(Math.abs(a - b) <= 1e-5 * Math.max(1, a), `epoch ${epoch}, rows ${start}: one thread ${a}, two ${b}`);
-      }
-    }
-    one.weights.forEach((layer, l) => {
-      const other = two.fast.weights[l]!;
-      layer.kernel.forEach((w, i) => assert.ok(Math.abs(w - other.kernel[i]!) < 1e-4, `layer ${l} weight ${i}: ${w} vs ${other.kernel[i]}`));
-    });
-    // A short batch (below the split size) runs on this thread alone.
-    assert.ok(Number.isFinite(two.step(x.slice(0, 10 * COLS), y.slice(0, 10), 10)));
-  } finally {
-    await two.close();
-    twoNet.dispose();
   }
 });

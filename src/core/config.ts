@@ -26,7 +26,7 @@ const dnnModel = z.strictObject({
     .min(1)
     .max(2)
     .optional()
-    .describe('Threads for the dense fast path (plain relu regressors with Adam): 2 splits each batch of 256 rows or more between two threads (default 1: on this 2-core machine two measured no faster, see docs/benchmarks.md).'),
+    .describe('Threads for the wasm dense kernel (plain relu regressors with Adam): 2 computes the two halves of each batch of 256 rows or more on two threads (default: 2 from 100,000 training rows on a machine with 2 or more cores, else 1); the model is the same for 1 or 2.'),
 });
 
 // Defaults of the linear family live with its solver (src/models/linear/params.ts, LINEAR_PARAMS),

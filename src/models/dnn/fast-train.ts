@@ -2,7 +2,10 @@ import type * as TF from '@tensorflow/tfjs';
 
 /**
  * A purpose-built training step for plain dense regression nets (Dense layers with relu or linear
- * activation, a linear output, mean squared error, Adam) on the wasm backend.
+ * activation, a linear output, mean squared error, Adam) on TF.js's wasm backend. Training now
+ * runs these nets on our own kernel (wasm-train.ts); this path stays as the reference that kernel
+ * is tested against and as bench/dnn.ts's comparison. fastPathUnsupported and the layer
+ * read/write helpers here serve both.
  *
  * Why not `network.trainOnBatch`: the layers path records a tape, runs ~10 tf ops per weight for
  * Adam and, above all, computes the weight gradients with transposed matmuls, which the wasm
@@ -26,7 +29,7 @@ interface WasmHeapBackend {
   typedArrayFromHeap(t: { shape: number[]; dtype: string; dataId: unknown }): Float32Array;
 }
 
-/** One dense layer's weights as the gradient code reads them (shared with the worker thread). */
+/** One dense layer's weights as the gradient code reads them. */
 export interface DenseWeights {
   inputs: number;
   units: number;
@@ -58,11 +61,6 @@ let scratch = new Float32Array(0);
 function transposeScratch(n: number): Float32Array {
   if (scratch.length < n) scratch = new Float32Array(n);
   return scratch.subarray(0, n);
-}
-
-/** A Float32Array of `n` on shared memory, so a worker thread can read or write it. */
-export function sharedFloats(n: number): Float32Array {
-  return new Float32Array(new SharedArrayBuffer(n * 4));
 }
 
 /**
@@ -182,6 +180,31 @@ export function fastPathUnsupported(network: TF.LayersModel, task: string, optim
   return undefined;
 }
 
+/** A dense layer's sizes, activation and weights ([inputs, units] row-major, and [units]). */
+export interface DenseLayerWeights {
+  inputs: number;
+  units: number;
+  relu: boolean;
+  kernel: Float32Array;
+  bias: Float32Array;
+}
+
+/** The dense layers of a network the fast paths accept (see fastPathUnsupported), with copies of their weights. */
+export function readDenseLayers(network: TF.LayersModel): DenseLayerWeights[] {
+  return (network.layers as unknown as LayerLike[]).map((layer) => {
+    const [k, b] = layer.getWeights();
+    const [inputs, units] = k!.shape as [number, number];
+    return { inputs, units, relu: layer.getConfig()['activation'] === 'relu', kernel: Float32Array.from(k!.dataSync()), bias: Float32Array.from(b!.dataSync()) };
+  });
+}
+
+/** Sets the network's weights from dense layers' kernels and biases. */
+export function writeDenseLayers(tf: typeof TF, network: TF.LayersModel, layers: readonly Pick<DenseLayerWeights, 'inputs' | 'units' | 'kernel' | 'bias'>[]): void {
+  const tensors = layers.flatMap((l) => [tf.tensor2d(l.kernel, [l.inputs, l.units]), tf.tensor1d(l.bias)]);
+  network.setWeights(tensors);
+  tensors.forEach((t) => t.dispose());
+}
+
 function transposeInto(src: Float32Array, rows: number, cols: number, dst: Float32Array): Float32Array {
   for (let r = 0; r < rows; r++) {
     const o = r * cols;
@@ -213,21 +236,14 @@ export class FastDenseTrainer {
     this.elementwise = options.elementwise ?? 'tf';
     this.accBeta1 = this.beta1;
     this.accBeta2 = this.beta2;
-    this.layers = (network.layers as unknown as LayerLike[]).map((layer) => {
-      const [k, b] = layer.getWeights();
-      const [inputs, units] = k!.shape as [number, number];
-      const kernel = k!.dataSync() as Float32Array;
-      const copy = sharedFloats(inputs * units);
-      copy.set(kernel);
-      const bias = sharedFloats(units);
-      bias.set(b!.dataSync() as Float32Array);
+    this.layers = readDenseLayers(network).map(({ inputs, units, relu, kernel, bias }) => {
       return {
         inputs,
         units,
-        relu: layer.getConfig()['activation'] === 'relu',
-        kernel: copy,
+        relu,
+        kernel,
         bias,
-        kernelT: transposeInto(copy, inputs, units, sharedFloats(inputs * units)),
+        kernelT: transposeInto(kernel, inputs, units, new Float32Array(inputs * units)),
         mKernel: new Float32Array(inputs * units),
         vKernel: new Float32Array(inputs * units),
         mBias: new Float32Array(units),
@@ -244,14 +260,14 @@ export class FastDenseTrainer {
     return this.layers[this.layers.length - 1]!.units;
   }
 
-  /** The weights the gradient code reads (on shared memory). */
+  /** The weights the gradient code reads. */
   get weights(): DenseWeights[] {
     return this.layers;
   }
 
-  /** Room for one gradient per layer, on shared memory. */
+  /** Room for one gradient per layer. */
   newGradients(): DenseGradient[] {
-    return this.layers.map((l) => ({ kernel: sharedFloats(l.inputs * l.units), bias: sharedFloats(l.units) }));
+    return this.layers.map((l) => ({ kernel: new Float32Array(l.inputs * l.units), bias: new Float32Array(l.units) }));
   }
 
   /**
@@ -296,18 +312,15 @@ export class FastDenseTrainer {
 
   /** Writes the trained weights into the layers model (for predict, save, early stopping). */
   syncToNetwork(): void {
-    const tensors = this.layers.flatMap((l) => [this.tf.tensor2d(l.kernel, [l.inputs, l.units]), this.tf.tensor1d(l.bias)]);
-    this.network.setWeights(tensors);
-    tensors.forEach((t) => t.dispose());
+    writeDenseLayers(this.tf, this.network, this.layers);
   }
 
   /** Reloads the master copies from the layers model (after a warm start or a restore). */
   syncFromNetwork(): void {
-    (this.network.layers as unknown as LayerLike[]).forEach((layer, i) => {
-      const [k, b] = layer.getWeights();
+    readDenseLayers(this.network).forEach(({ kernel, bias }, i) => {
       const state = this.layers[i]!;
-      state.kernel.set(k!.dataSync() as Float32Array);
-      state.bias.set(b!.dataSync() as Float32Array);
+      state.kernel.set(kernel);
+      state.bias.set(bias);
       transposeInto(state.kernel, state.inputs, state.units, state.kernelT);
     });
   }

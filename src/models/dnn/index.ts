@@ -1,4 +1,5 @@
 import { readFileSync, writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import type * as TF from '@tensorflow/tfjs';
 import type { DnnModelConfig } from '../../core/config.js';
@@ -7,8 +8,8 @@ import type { Matrix } from '../../features/transform.js';
 import { outputWidthOf, type FitInput, type FitSummary, type ModelFamily, type Task, type TrainedModel } from '../family.js';
 import { taskLoss } from '../losses.js';
 import { seededRandom, shuffledIndices, tensorflow } from '../tf.js';
-import { FastDenseTrainer, fastPathUnsupported } from './fast-train.js';
-import { ParallelDenseTrainer } from './parallel-train.js';
+import { fastPathUnsupported } from './fast-train.js';
+import { WasmDenseTrainer } from './wasm-train.js';
 import { DenseForward } from './dense-forward.js';
 import { loadLayersModel, saveLayersModel } from './files.js';
 import { buildNetwork, decayKernels, makeOptimizer, scheduledRate, setLearningRate } from './network.js';
@@ -94,17 +95,39 @@ class DnnModel implements TrainedModel {
   }
 }
 
-/** One batch: inputs, and targets scaled (regression) or one-hot (multiclass). */
-function batchOf(x: Matrix, y: Float64Array, order: Uint32Array, start: number, size: number, target: TargetScale, head: HeadInfo) {
-  const xs = new Float32Array(size * x.cols);
-  const ys = new Float32Array(size * head.outputs);
+/**
+ * One batch for TF.js: inputs, and targets scaled (regression) or one-hot (multiclass), written
+ * into buffers reused for every batch (tensor2d copies them).
+ */
+function batchOf(x: Matrix, y: Float64Array, order: Uint32Array, start: number, size: number, target: TargetScale, head: HeadInfo, into: { xs: Float32Array; ys: Float32Array }) {
+  const cols = x.cols;
+  const data = x.data;
+  const xs = into.xs.subarray(0, size * cols);
+  const ys = into.ys.subarray(0, size * head.outputs);
+  if (head.task === 'multiclass') ys.fill(0);
   for (let i = 0; i < size; i++) {
     const r = order[start + i]!;
-    xs.set(x.data.subarray(r * x.cols, (r + 1) * x.cols), i * x.cols);
+    for (let c = 0, from = r * cols, to = i * cols; c < cols; c++) xs[to + c] = data[from + c]!;
     if (head.task === 'multiclass') ys[i * head.outputs + y[r]!] = 1;
     else ys[i] = (y[r]! - target.mean) / target.std;
   }
   return { xs, ys };
+}
+
+/** Below this many training rows a second thread is not worth starting (default thread count). */
+const TWO_THREADS_FROM_ROWS = 100_000;
+/** Batches this small are not split between threads (a wake-up costs tens of microseconds). */
+const TWO_THREADS_FROM_BATCH = 256;
+
+/**
+ * Threads for the wasm kernel: as asked (at most 2), else 2 on a large training set when the
+ * machine has two cores. The model does not depend on it: the kernel computes the same two halves
+ * of each batch either way.
+ */
+function kernelThreads(asked: number | undefined, rows: number, batchSize: number): number {
+  if (batchSize < TWO_THREADS_FROM_BATCH) return 1;
+  if (asked !== undefined) return Math.min(asked, 2);
+  return rows >= TWO_THREADS_FROM_ROWS && availableParallelism() >= 2 ? 2 : 1;
 }
 
 export const dnnFamily: ModelFamily<DnnModelConfig> = {
@@ -122,17 +145,19 @@ export const dnnFamily: ModelFamily<DnnModelConfig> = {
     const optimizer = makeOptimizer(tf, training.optimizer, training.learningRate);
     network.compile({ optimizer, loss: lossFunction(input.task) });
     if (input.warmStart) await warmStartFrom(tf, network, input.warmStart);
-    // Plain dense regressors with Adam train on a hand-written path (3.5x the layers loop, see
-    // fast-train.ts); anything else takes TF.js's own trainOnBatch.
-    // `threads: 2` splits each batch between two threads (parallel-train.ts); it measured no faster here yet.
-    const threads = input.params.threads ?? 1;
-    const fastOptions = { learningRate: training.learningRate };
-    const fast =
-      fastPathUnsupported(network, input.task, training.optimizer) !== undefined
-        ? undefined
-        : threads > 1 && training.batchSize >= 256
-          ? await ParallelDenseTrainer.create(tf, network, fastOptions, training.batchSize)
-          : new FastDenseTrainer(tf, network, fastOptions);
+    // Plain dense regressors with Adam train on our own wasm SIMD kernel (wasm-train.ts), which
+    // gathers each batch's rows from its copy of the training set (regression: one scaled label
+    // per row); anything else takes TF.js's own trainOnBatch.
+    const onKernel = fastPathUnsupported(network, input.task, training.optimizer) === undefined;
+    const scaledLabels = onKernel ? Float32Array.from(train.y, (v) => (v - target.mean) / target.std) : undefined;
+    const fast = scaledLabels
+      ? await WasmDenseTrainer.create(tf, network, {
+          learningRate: training.learningRate,
+          threads: kernelThreads(input.params.threads ?? input.training.threads, train.x.rows, training.batchSize),
+          maxBatch: Math.min(training.batchSize, train.x.rows),
+          data: { x: train.x.data, y: scaledLabels },
+        })
+      : undefined;
     const model = new DnnModel(tf, network, target, head);
     model.training = true;
     const random = seededRandom(training.seed);
@@ -140,6 +165,7 @@ export const dnnFamily: ModelFamily<DnnModelConfig> = {
     const dropouts = dropoutLayers(network);
     let step = 0;
 
+    const buffers = fast ? undefined : { xs: new Float32Array(training.batchSize * train.x.cols), ys: new Float32Array(training.batchSize * head.outputs) };
     const best = new BestWeights(training.earlyStoppingPatience);
     let epochsRun = 0;
     let stoppedEarly = false;
@@ -152,11 +178,11 @@ export const dnnFamily: ModelFamily<DnnModelConfig> = {
         let squared = 0;
         for (let start = 0; start < order.length; start += training.batchSize) {
           const size = Math.min(training.batchSize, order.length - start);
-          const { xs, ys } = batchOf(train.x, train.y, order, start, size, target, head);
           let batchLoss: number;
           if (fast) {
-            batchLoss = fast.step(xs, ys, size);
+            batchLoss = fast.stepRows({ x: train.x.data, y: scaledLabels!, order, start, size });
           } else {
+            const { xs, ys } = batchOf(train.x, train.y, order, start, size, target, head, buffers!);
             const xt = tf.tensor2d(xs, [size, train.x.cols]);
             const yt = tf.tensor2d(ys, [size, head.outputs]);
             step++;
@@ -187,7 +213,7 @@ export const dnnFamily: ModelFamily<DnnModelConfig> = {
         }
       }
     } finally {
-      if (fast instanceof ParallelDenseTrainer) await fast.close();
+      await fast?.close();
     }
     // The saved config keeps the seeds the network was built with.
     for (const d of dropouts) d.layer.seed = d.seed;

@@ -1,0 +1,44 @@
+/**
+ * The wasm dense training kernel (wasm/dense-train.ts, AssemblyScript), built by `npm run
+ * build:wasm` into dist/wasm/dense-train.wasm. This module finds and compiles it once per thread
+ * and instantiates it on a given memory; it does nothing at import time.
+ */
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+/** What the kernel exports; addresses are byte offsets into its (imported) memory. */
+export interface DenseKernel {
+  /** One lane's (half batch's) gradients; returns its sum of squared errors. */
+  gradient(net: number, lane: number): number;
+  /** Adam with lane 0's plus lane 1's gradients, then the transposed kernels refreshed. */
+  update(net: number): void;
+  transposeKernels(net: number): void;
+  /** gradient(lane 0), gradient(lane 1), update: a whole step on one thread. */
+  step(net: number): number;
+}
+
+/** Slots of the Int32Array that the trainer and its worker meet on. */
+export const CONTROL = { seq: 0, done: 1, failed: 2, command: 3, run: 1, exit: 2, size: 4 } as const;
+
+// The same relative path from src/models/dnn (tests, tsx) and dist/models/dnn (the package).
+const WASM_URL = new URL('../../../dist/wasm/dense-train.wasm', import.meta.url);
+let compiled: WebAssembly.Module | undefined;
+
+/** The compiled kernel module (compiled on first use; a Module can be posted to a worker). */
+export function denseKernelModule(): WebAssembly.Module {
+  if (!compiled) {
+    let bytes: Uint8Array<ArrayBuffer>;
+    try {
+      bytes = new Uint8Array(readFileSync(WASM_URL));
+    } catch {
+      throw new Error(`the dense training kernel ${fileURLToPath(WASM_URL)} is not built: run \`npm run build:wasm\` (npm install, npm run build and npm test do it)`);
+    }
+    compiled = new WebAssembly.Module(bytes);
+  }
+  return compiled;
+}
+
+/** An instance of the kernel working on `memory` (shared: several instances, one per thread, may use it). */
+export function instantiateDenseKernel(module: WebAssembly.Module, memory: WebAssembly.Memory): DenseKernel {
+  return new WebAssembly.Instance(module, { env: { memory } }).exports as unknown as DenseKernel;
+}
