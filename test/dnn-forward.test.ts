@@ -4,7 +4,14 @@ import type { DnnModelConfig } from '../src/core/config.js';
 import { seededRandom } from '../src/core/random.js';
 import type { Task } from '../src/models/family.js';
 import { dnnFamily, JS_FORWARD_MAX_ROWS } from '../src/models/dnn/index.js';
+import type { Matrix } from '../src/features/transform.js';
+import type { TrainedModel } from '../src/models/family.js';
 import { tempDir } from './helpers.js';
+
+/** TF.js's predict, the reference the JavaScript and wasm paths are held to. */
+function viaTfjs(model: TrainedModel, x: Matrix): Promise<Float64Array> {
+  return (model as unknown as { predictTf(x: Matrix): Promise<Float64Array> }).predictTf(x);
+}
 
 const COLS = 6;
 const ROWS = 200;
@@ -44,8 +51,8 @@ for (const c of CASES) {
     const loaded = await dnnFamily.load(dir);
     const rows = JS_FORWARD_MAX_ROWS;
     const small = { data: train.x.data.subarray(0, rows * COLS), rows, cols: COLS };
-    // The same rows inside a batch too large for the JavaScript path: TF.js answers them.
-    const reference = await loaded.predict(train.x);
+    // The same rows through TF.js's own predict.
+    const reference = await viaTfjs(loaded, train.x);
     for (const m of [model, loaded]) {
       const fast = await m.predict(small);
       assert.equal(fast.length, rows * m.outputWidth);
@@ -59,3 +66,40 @@ for (const c of CASES) {
     loaded.dispose();
   });
 }
+
+test('large batches of plain dense regressors (wasm kernel) predict what TF.js predicts', async () => {
+  const random = seededRandom(5);
+  // 7 inputs (padded to 8 in the kernel), 2 outputs would not be a regressor: one output, padded to 4.
+  const cols = 7;
+  const rows = 2 * 1024 + 13; // two whole kernel blocks and a ragged one
+  const x = Float32Array.from({ length: rows * cols }, () => random() * 4 - 2);
+  const y = Float64Array.from({ length: rows }, (_v, i) => 5 * Math.sin(x[i * cols]!) + x[i * cols + 1]! * x[i * cols + 6]! + 20);
+  for (const hidden_units of [[16, 8], [33]]) {
+    const { model } = await dnnFamily.fit({
+      task: 'regression',
+      numClasses: 0,
+      train: { x: { data: x, rows, cols }, y },
+      params: { family: 'dnn', hidden_units, activation: 'relu', dropout: 0, l2: 0, batch_norm: false },
+      training: { epochs: 3, batchSize: 64, optimizer: 'adam', learningRate: 0.01, seed: 3 },
+    });
+    const dir = tempDir();
+    await model.save(dir);
+    const loaded = await dnnFamily.load(dir);
+    const matrix = { data: x, rows, cols };
+    const reference = await viaTfjs(loaded, matrix);
+    const spread = Math.max(...reference) - Math.min(...reference);
+    assert.ok(spread > 1, `the net learned something (outputs spread ${spread})`);
+    for (const m of [model, loaded]) {
+      const got = await m.predict(matrix);
+      assert.equal(got.length, rows);
+      for (let i = 0; i < rows; i++) {
+        assert.ok(Math.abs(got[i]! - reference[i]!) <= 1e-5 * Math.max(1, Math.abs(reference[i]!)), `${hidden_units}, row ${i}: ${got[i]} vs TF.js ${reference[i]}`);
+      }
+      // A batch of 17 rows (just above the JavaScript path) and the same rows inside the whole batch agree.
+      const some = await m.predict({ data: x.subarray(100 * cols, 117 * cols), rows: 17, cols });
+      for (let i = 0; i < 17; i++) assert.equal(some[i], got[100 + i]);
+    }
+    model.dispose();
+    loaded.dispose();
+  }
+});

@@ -372,6 +372,20 @@ export function transposeKernels(net: usize): void {
   }
 }
 
+/**
+ * Inference: the lane's input rows (acts[0], LANE_ROWS rows, written by the caller) through every
+ * layer, as the training forward pass computes them; the outputs are acts[layers].
+ */
+export function forward(net: usize, lane: usize): void {
+  const layers = load<i32>(net + NET_LAYERS);
+  const w = <usize>load<i32>(net + NET_W);
+  const rows = load<i32>(lane + LANE_ROWS);
+  for (let l = 0; l < layers; l++) {
+    const rec = layer(net, l);
+    matmul(act(lane, l), w + load<i32>(rec + L_W), w + load<i32>(rec + L_B), act(lane, l + 1), 0, rows, load<i32>(rec + L_K), load<i32>(rec + L_N), load<i32>(rec + L_RELU));
+  }
+}
+
 /** One whole training step on one thread: both lanes' gradients, then the update. */
 export function step(net: usize): f64 {
   const squared = gradient(net, <usize>load<i32>(net + NET_LANE0)) + gradient(net, <usize>load<i32>(net + NET_LANE1));

@@ -10,6 +10,7 @@ import { taskLoss } from '../losses.js';
 import { seededRandom, shuffledIndices, tensorflow } from '../tf.js';
 import { fastPathUnsupported } from './fast-train.js';
 import { WasmDenseTrainer } from './wasm-train.js';
+import { WasmDensePredictor } from './wasm-predict.js';
 import { DenseForward } from './dense-forward.js';
 import { loadLayersModel, saveLayersModel } from './files.js';
 import { buildNetwork, decayKernels, makeOptimizer, scheduledRate, setLearningRate } from './network.js';
@@ -30,7 +31,10 @@ interface HeadInfo {
 }
 
 const PREDICT_BATCH = 65536;
-/** Batches up to this many rows run through the JavaScript forward pass (dense-forward.ts), larger ones through TF.js. */
+/**
+ * Batches up to this many rows run through the JavaScript forward pass (dense-forward.ts); larger
+ * ones through the wasm kernel when the net is a plain dense regressor (wasm-predict.ts), else TF.js.
+ */
 export const JS_FORWARD_MAX_ROWS = 16;
 
 class DnnModel implements TrainedModel {
@@ -38,6 +42,8 @@ class DnnModel implements TrainedModel {
   readonly outputWidth: number;
   /** The JavaScript forward pass for small batches, made on first use (after training, so it copies the final weights). */
   private forward: DenseForward | undefined | null = null;
+  /** The wasm kernel for larger batches of plain dense regressors, made on first use like `forward`. */
+  private kernel: WasmDensePredictor | undefined | null = null;
   /** Set while fit() changes the weights: predictions then go through TF.js, which reads them live. */
   training = false;
   constructor(
@@ -52,17 +58,24 @@ class DnnModel implements TrainedModel {
   async predict(x: Matrix): Promise<Float64Array> {
     if (x.rows <= JS_FORWARD_MAX_ROWS && !this.training) {
       if (this.forward === null) this.forward = DenseForward.from(this.network);
-      if (this.forward && this.forward.inputs === x.cols) {
-        const raw = this.forward.predict(x.data, x.rows);
-        const out = new Float64Array(raw.length);
-        for (let i = 0; i < raw.length; i++) out[i] = raw[i]! * this.target.std + this.target.mean;
-        return out;
-      }
+      if (this.forward && this.forward.inputs === x.cols) return this.unscaled(this.forward.predict(x.data, x.rows));
+    }
+    if (!this.training) {
+      if (this.kernel === null) this.kernel = WasmDensePredictor.from(this.network);
+      if (this.kernel && this.kernel.inputs === x.cols) return this.unscaled(this.kernel.predict(x.data, x.rows));
     }
     return this.predictTf(x);
   }
 
-  private predictTf(x: Matrix): Promise<Float64Array> {
+  /** Network outputs mapped back to the label's scale. */
+  private unscaled(raw: Float32Array): Float64Array {
+    const out = new Float64Array(raw.length);
+    for (let i = 0; i < raw.length; i++) out[i] = raw[i]! * this.target.std + this.target.mean;
+    return out;
+  }
+
+  /** Predictions through TF.js's own predict (every network; the reference the faster paths are held to). */
+  predictTf(x: Matrix): Promise<Float64Array> {
     const width = this.outputWidth;
     const out = new Float64Array(x.rows * width);
     for (let start = 0; start < x.rows; start += PREDICT_BATCH) {

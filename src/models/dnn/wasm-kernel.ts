@@ -15,6 +15,8 @@ export interface DenseKernel {
   transposeKernels(net: number): void;
   /** gradient(lane 0), gradient(lane 1), update: a whole step on one thread. */
   step(net: number): number;
+  /** Inference: the lane's input rows through every layer (outputs in the lane's last activations). */
+  forward(net: number, lane: number): void;
 }
 
 /** Slots of the Int32Array that the trainer and its worker meet on. */

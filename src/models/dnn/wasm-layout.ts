@@ -138,3 +138,12 @@ export function writeTables(memory: ArrayBuffer | SharedArrayBuffer, layout: Ker
     lane.acts.forEach((a, l) => at(lane.table + LANE.acts + l * 4, a));
   }
 }
+
+/** Writes dense layers' weights into the parameter block at layout.w (the padding stays zero). */
+export function writeWeights(f32: Float32Array, layout: KernelLayout, layers: readonly { kernel: Float32Array; bias: Float32Array }[]): void {
+  layout.layers.forEach((l, i) => {
+    const w = (layout.w + l.wOffset) >> 2;
+    for (let r = 0; r < l.inputs; r++) f32.set(layers[i]!.kernel.subarray(r * l.units, (r + 1) * l.units), w + r * l.n);
+    f32.set(layers[i]!.bias, (layout.w + l.bOffset) >> 2);
+  });
+}

@@ -18,7 +18,7 @@ import type * as TF from '@tensorflow/tfjs';
 import type { Worker } from 'node:worker_threads';
 import { readDenseLayers, writeDenseLayers, type FastTrainOptions } from './fast-train.js';
 import { CONTROL, denseKernelModule, instantiateDenseKernel, type DenseKernel } from './wasm-kernel.js';
-import { firstLaneRows, kernelLayout, LANE, NET, pad4, writeTables, type KernelLayout, type LaneLayout } from './wasm-layout.js';
+import { firstLaneRows, kernelLayout, LANE, NET, pad4, writeTables, writeWeights, type KernelLayout, type LaneLayout } from './wasm-layout.js';
 import { startKernelWorker, type KernelWorkerData } from './wasm-worker.js';
 
 export interface WasmTrainOptions extends Omit<FastTrainOptions, 'elementwise'> {
@@ -270,13 +270,8 @@ export class WasmDenseTrainer {
 
   /** Writes weights into the kernel's parameter block (padding stays zero) and refreshes the transposes. */
   private loadWeights(layers: { kernel: Float32Array; bias: Float32Array }[]): void {
-    const { f32, layout } = this;
-    layout.layers.forEach((l, i) => {
-      const w = (layout.w + l.wOffset) >> 2;
-      for (let r = 0; r < l.inputs; r++) f32.set(layers[i]!.kernel.subarray(r * l.units, (r + 1) * l.units), w + r * l.n);
-      f32.set(layers[i]!.bias, (layout.w + l.bOffset) >> 2);
-    });
-    this.kernel.transposeKernels(layout.net);
+    writeWeights(this.f32, this.layout, layers);
+    this.kernel.transposeKernels(this.layout.net);
   }
 
   /** The current weights, unpadded (kernel [inputs, units] row-major, bias [units]), per layer. */

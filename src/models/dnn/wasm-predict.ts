@@ -1,0 +1,90 @@
+/**
+ * Predictions of plain dense nets (Dense layers, relu or linear hidden, linear output: the
+ * regressors the training kernel handles) on the same wasm SIMD kernel (wasm/dense-train.ts,
+ * `forward`): rows go through in blocks of LANE_ROWS with one call per block, where TF.js's
+ * predict costs a tensor upload, one kernel call per layer and a download per chunk. Float32
+ * weights and sums, as TF.js; the sums run in another order, so values agree to float32 rounding.
+ */
+import type * as TF from '@tensorflow/tfjs';
+import { readDenseLayers } from './fast-train.js';
+import { denseKernelModule, instantiateDenseKernel, type DenseKernel } from './wasm-kernel.js';
+import { kernelLayout, LANE, writeTables, writeWeights, type KernelLayout } from './wasm-layout.js';
+
+/** Rows per kernel call: a block's activations (64 floats a row) stay in L2. */
+const LANE_ROWS = 1024;
+const PAGE = 65536;
+
+interface LayerLike {
+  getClassName(): string;
+  getConfig(): Record<string, unknown>;
+}
+
+/** Whether the kernel computes this network's outputs: Dense layers only, relu or linear, linear last, with biases. */
+export function wasmPredictable(network: TF.LayersModel): boolean {
+  const layers = network.layers as unknown as LayerLike[];
+  return (
+    layers.length > 0 &&
+    layers.every((layer, i) => {
+      if (layer.getClassName() !== 'Dense') return false;
+      const config = layer.getConfig();
+      const activation = config['activation'];
+      if (config['useBias'] === false) return false;
+      return i === layers.length - 1 ? activation === 'linear' : activation === 'relu' || activation === 'linear';
+    })
+  );
+}
+
+export class WasmDensePredictor {
+  private readonly kernel: DenseKernel;
+  private readonly layout: KernelLayout;
+  private readonly f32: Float32Array;
+  private readonly i32: Int32Array;
+  readonly inputs: number;
+  readonly outputs: number;
+
+  private constructor(network: TF.LayersModel) {
+    const layers = readDenseLayers(network);
+    this.inputs = layers[0]!.inputs;
+    this.outputs = layers[layers.length - 1]!.units;
+    // Two lanes of LANE_ROWS (the layout is the trainer's; only lane 0 is used here).
+    this.layout = kernelLayout(layers, 2 * LANE_ROWS);
+    const pages = Math.ceil(this.layout.bytes / PAGE);
+    // The kernel imports a shared memory (it is built for threads).
+    const memory = new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true });
+    this.f32 = new Float32Array(memory.buffer);
+    this.i32 = new Int32Array(memory.buffer);
+    writeTables(memory.buffer, this.layout);
+    writeWeights(this.f32, this.layout, layers);
+    this.kernel = instantiateDenseKernel(denseKernelModule(), memory);
+  }
+
+  /** A predictor holding a copy of the network's current weights, or undefined when the kernel cannot run it. */
+  static from(network: TF.LayersModel): WasmDensePredictor | undefined {
+    return wasmPredictable(network) ? new WasmDensePredictor(network) : undefined;
+  }
+
+  /** Outputs [rows, outputs] row-major (float32, as the network computes them) of inputs [rows, inputs] row-major. */
+  predict(x: Float32Array, rows: number): Float32Array {
+    const { f32, layout, inputs, outputs } = this;
+    const lane = layout.lanes[0];
+    const k = layout.layers[0]!.k;
+    const n = layout.layers[layout.layers.length - 1]!.n;
+    const input = lane.acts[0]! >> 2;
+    const output = lane.acts[lane.acts.length - 1]! >> 2;
+    const rowsSlot = (lane.table + LANE.rows) >> 2;
+    const out = new Float32Array(rows * outputs);
+    for (let start = 0; start < rows; start += LANE_ROWS) {
+      const count = Math.min(LANE_ROWS, rows - start);
+      const padded = Math.ceil(count / 4) * 4;
+      if (k === inputs) f32.set(x.subarray(start * inputs, (start + count) * inputs), input);
+      else for (let r = 0; r < count; r++) f32.set(x.subarray((start + r) * inputs, (start + r + 1) * inputs), input + r * k);
+      // Padded rows (to whole f32x4 rows) are zeros; their outputs are dropped.
+      f32.fill(0, input + count * k, input + padded * k);
+      this.i32[rowsSlot] = padded;
+      this.kernel.forward(layout.net, lane.table);
+      if (n === outputs) out.set(f32.subarray(output, output + count * n), start * outputs);
+      else for (let r = 0; r < count; r++) for (let o = 0; o < outputs; o++) out[(start + r) * outputs + o] = f32[output + r * n + o]!;
+    }
+    return out;
+  }
+}
