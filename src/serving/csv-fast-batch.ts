@@ -89,6 +89,15 @@ function workerRunner(bundle: LoadedBundle, layout: CsvLayout, threads: number):
   };
 }
 
+/** Workers if they start (from source they need tsx), else this thread. */
+function startRunner(bundle: LoadedBundle, layout: CsvLayout, threads: number): BlockRunner {
+  try {
+    return workerRunner(bundle, layout, threads);
+  } catch {
+    return localRunner(bundle, layout);
+  }
+}
+
 /** The header line and the average line length, from the first bytes of the file. */
 async function sampleStart(file: FileHandle): Promise<{ header: string; headerBytes: number; lineBytes: number } | undefined> {
   const sample = Buffer.alloc(SAMPLE);
@@ -126,7 +135,7 @@ export async function predictCsvFast(bundle: LoadedBundle, input: string, output
       throw error;
     }
     const threads = options.threads ?? (size < SMALL_FILE ? 0 : availableParallelism());
-    runner = threads > 0 ? workerRunner(bundle, layout, threads) : localRunner(bundle, layout);
+    runner = threads > 0 ? startRunner(bundle, layout, threads) : localRunner(bundle, layout);
     const blockBytes = Math.min(MAX_BLOCK, Math.max(MIN_BLOCK, Math.round(options.chunkRows * start.lineBytes)));
     const expectedRows = Math.ceil(blockBytes / Math.max(1, start.lineBytes)) + 16;
     out = await open(temp, 'w');

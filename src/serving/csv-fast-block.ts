@@ -53,16 +53,20 @@ export async function predictBlock(bundle: LoadedBundle, layout: CsvLayout, bloc
   const columns = new Map<string, RawColumn>(layout.inputs.map(({ name }, k) => [name, parsed.columns[k]!]));
   const outputs = await bundle.predictColumns(columns, rows);
   const text = suffixes(bundle, outputs, rows);
-  const ascii = !bundle.manifest.classes;
+  const ascii = !bundle.manifest.classes || bundle.manifest.classes.every((c) => /^[\x20-\x7e]*$/.test(c));
+  const { bytes, lineStart, lineEnd } = parsed;
   let size = 0;
-  for (let i = 0; i < rows; i++) size += parsed.lineEnd[i]! - parsed.lineStart[i]! + 1 + (ascii ? text[i]!.length : Buffer.byteLength(text[i]!));
+  for (let i = 0; i < rows; i++) size += lineEnd[i]! - lineStart[i]! + 1 + (ascii ? text[i]!.length : Buffer.byteLength(text[i]!));
   // Not from Buffer's shared pool: the block may be transferred to another thread.
   const output = Buffer.allocUnsafeSlow(size);
-  const source = Buffer.from(block.buffer, block.byteOffset, block.byteLength);
+  const source = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   let at = 0;
   for (let i = 0; i < rows; i++) {
-    at += source.copy(output, at, parsed.lineStart[i]!, parsed.lineEnd[i]!);
-    at += output.write(text[i]!, at, ascii ? 'latin1' : 'utf8');
+    at += source.copy(output, at, lineStart[i]!, lineEnd[i]!);
+    const t = text[i]!;
+    // Short ASCII text: a byte loop beats a call into Buffer.write per row (2-3x here).
+    if (ascii) for (let k = 0; k < t.length; k++) output[at++] = t.charCodeAt(k);
+    else at += output.write(t, at, 'utf8');
     output[at++] = 10;
   }
   return { rows, output, present, passThrough, emptyRow, emptyInput };

@@ -61,6 +61,8 @@ export interface PassThroughCounts {
 
 export interface ParsedBlock {
   rows: number;
+  /** The bytes the line ranges point into: the block, or a copy ending in a line feed. */
+  bytes: Uint8Array;
   /** One column per model input (NaN where empty and allowed). */
   columns: Float64Array[];
   /** Per model input: cells present (a column with none is typed as text by DuckDB). */
@@ -103,92 +105,77 @@ let scanEnd = 0;
 
 /**
  * Reads a number in the strict form -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)? starting at
- * `pos` and ending at a comma, a line break or `end`. Returns false for anything else. The value
- * is the correctly rounded double (as Number() and DuckDB give): mantissa and power of ten are
- * exact below 2^53 and 10^22, so one division or multiplication rounds once; beyond that, Number().
+ * `pos` and ending at a comma or a line break (the caller guarantees a line feed after the last
+ * field, so the loops need no bounds checks). Returns false for anything else. The value is the
+ * correctly rounded double (as Number() and DuckDB give): below 2^53 the mantissa is exact and so
+ * is a power of ten up to 10^22, so one division or multiplication rounds once; beyond, Number().
  * "-0" alone is refused: DuckDB reads it as 0 in an integer column and -0 in a decimal one; so is
  * a number out of the double's range.
  */
-function scanNumber(bytes: Uint8Array, pos: number, end: number): boolean {
+function scanNumber(bytes: Uint8Array, pos: number): boolean {
   const begin = pos;
-  let negative = false;
-  if (pos < end && bytes[pos] === MINUS) {
-    negative = true;
-    pos++;
-  }
-  let mantissa = 0;
-  let digits = 0;
-  let c = pos < end ? bytes[pos]! - ZERO : -1;
-  if (c < 0 || c > 9) return false;
+  const negative = bytes[pos] === MINUS;
+  if (negative) pos++;
+  let c = bytes[pos]! - ZERO;
+  if (c >>> 0 > 9) return false;
+  let mantissa = c;
+  pos++;
   if (c === 0) {
-    pos++;
-    c = pos < end ? bytes[pos]! - ZERO : -1;
-    if (c >= 0 && c <= 9) return false; // leading zero: DuckDB reads the column as text
+    if ((bytes[pos]! - ZERO) >>> 0 <= 9) return false; // leading zero: DuckDB reads the column as text
   } else {
-    while (c >= 0 && c <= 9) {
+    while ((c = bytes[pos]! - ZERO) >>> 0 <= 9) {
       mantissa = mantissa * 10 + c;
-      digits++;
       pos++;
-      c = pos < end ? bytes[pos]! - ZERO : -1;
     }
   }
   let exponent = 0;
   let decimal = false;
-  if (pos < end && bytes[pos] === DOT) {
+  let b = bytes[pos]!;
+  if (b === DOT) {
     decimal = true;
-    pos++;
-    const first = pos;
-    c = pos < end ? bytes[pos]! - ZERO : -1;
-    while (c >= 0 && c <= 9) {
+    const first = ++pos;
+    while ((c = bytes[pos]! - ZERO) >>> 0 <= 9) {
       mantissa = mantissa * 10 + c;
-      if (mantissa !== 0) digits++;
-      exponent--;
       pos++;
-      c = pos < end ? bytes[pos]! - ZERO : -1;
     }
     if (pos === first) return false;
+    exponent = first - pos;
+    b = bytes[pos]!;
   }
-  if (pos < end && (bytes[pos] === 101 || bytes[pos] === 69)) {
+  if (b === 101 || b === 69) {
     decimal = true;
-    pos++;
-    let sign = 1;
-    if (pos < end && (bytes[pos] === 43 || bytes[pos] === MINUS)) {
-      sign = bytes[pos] === MINUS ? -1 : 1;
-      pos++;
-    }
+    b = bytes[++pos]!;
+    const sign = b === MINUS ? -1 : 1;
+    if (b === MINUS || b === 43) pos++;
     const first = pos;
     let e = 0;
-    c = pos < end ? bytes[pos]! - ZERO : -1;
-    while (c >= 0 && c <= 9) {
+    while ((c = bytes[pos]! - ZERO) >>> 0 <= 9) {
       if (e < 100_000) e = e * 10 + c;
       pos++;
-      c = pos < end ? bytes[pos]! - ZERO : -1;
     }
     if (pos === first) return false;
     exponent += sign * e;
+    b = bytes[pos]!;
   }
-  if (pos < end) {
-    const b = bytes[pos]!;
-    if (b !== COMMA && b !== LF && b !== CR) return false;
-  }
+  if (b !== COMMA && b !== LF && b !== CR) return false;
   if (negative && mantissa === 0 && !decimal) return false;
-  let value: number;
-  if (digits <= 15 && mantissa < TWO_53 && exponent >= -22 && exponent <= 22) {
-    value = exponent < 0 ? mantissa / POWERS[-exponent]! : mantissa * POWERS[exponent]!;
-    if (negative) value = -value;
+  // Monotone rounding: a final mantissa below 2^53 means every step was exact.
+  if (mantissa < TWO_53 && exponent >= -22 && exponent <= 22) {
+    const value = exponent < 0 ? mantissa / POWERS[-exponent]! : mantissa * POWERS[exponent]!;
+    scanned = negative ? -value : value;
   } else {
-    value = Number(Buffer.from(bytes.buffer, bytes.byteOffset + begin, pos - begin).toString('latin1'));
+    scanned = Number(Buffer.from(bytes.buffer, bytes.byteOffset + begin, pos - begin).toString('latin1'));
     // Out of range (1e400): DuckDB does not read it as a double.
-    if (!Number.isFinite(value)) return false;
+    if (!Number.isFinite(scanned)) return false;
   }
-  scanned = value;
   scanEnd = pos;
   return true;
 }
 
-/** The strict number in bytes [from, to), or undefined: scanNumber for tests and callers. */
-export function parseNumber(bytes: Uint8Array, from = 0, to = bytes.length): number | undefined {
-  return scanNumber(bytes, from, to) && scanEnd === to ? scanned : undefined;
+/** The strict number that is the whole of `text`, or undefined. */
+export function parseNumber(text: string): number | undefined {
+  const bytes = Buffer.from(`${text}\n`, 'latin1');
+  return scanNumber(bytes, 0) && scanEnd === bytes.length - 1 ? scanned : undefined;
 }
 
 function isNullMarker(bytes: Uint8Array, from: number, to: number): boolean {
@@ -211,13 +198,19 @@ function grow<T extends Float64Array | Int32Array>(a: T, size: number): T {
 }
 
 /**
- * Reads the whole lines in bytes [0, length): every line must end in LF (CRLF allowed) except
- * perhaps the last one. Throws Unreadable at the first thing DuckDB might read differently: a
+ * Reads the whole lines of a block: every line ends in LF (CRLF allowed) except perhaps the last. Throws Unreadable at the first thing DuckDB might read differently: a
  * quote, a bare CR, a blank line, a record with another number of fields, a model input that is
  * not a strict number or a missing-value marker.
  */
-export function parseBlock(bytes: Uint8Array, layout: CsvLayout, expectedRows = 1024): ParsedBlock {
-  if (!isUtf8(bytes)) throw new Unreadable('bytes that are not UTF-8');
+export function parseBlock(block: Uint8Array, layout: CsvLayout, expectedRows = 1024): ParsedBlock {
+  if (!isUtf8(block)) throw new Unreadable('bytes that are not UTF-8');
+  // A line feed after the last line, so that every field ends at a comma or a line break.
+  let bytes = block;
+  if (block.length > 0 && block[block.length - 1] !== LF) {
+    bytes = new Uint8Array(block.length + 1);
+    bytes.set(block);
+    bytes[block.length] = LF;
+  }
   const { fields, role } = layout;
   const width = layout.inputs.length;
   const passThrough = role.reduce((n, r) => n + (r < 0 ? 1 : 0), 0);
@@ -248,13 +241,14 @@ export function parseBlock(bytes: Uint8Array, layout: CsvLayout, expectedRows = 
       if (field >= fields) throw new Unreadable(`row ${rows}: more fields than the header`);
       const r = role[field]!;
       const from = pos;
+      let b = 0;
       if (r >= 0) {
-        if (scanNumber(bytes, pos, length)) {
+        if (scanNumber(bytes, pos)) {
           columns[r]![rows] = scanned;
           present[r]++;
           pos = scanEnd;
         } else {
-          while (pos < length && bytes[pos] !== COMMA && bytes[pos] !== LF && bytes[pos] !== CR) pos++;
+          while ((b = bytes[pos]!) !== COMMA && b !== LF && b !== CR) pos++;
           if (!isNullMarker(bytes, from, pos)) throw new Unreadable(`row ${rows}: input "${layout.inputs[r]!.name}" is not a plain number`);
           columns[r]![rows] = Number.NaN;
           if (emptyRow < 0 && layout.inputs[r]!.required) {
@@ -263,15 +257,14 @@ export function parseBlock(bytes: Uint8Array, layout: CsvLayout, expectedRows = 
           }
         }
       } else {
-        let b = 0;
-        while (pos < length && (b = bytes[pos]!) !== COMMA && b !== LF && b !== CR) {
+        while ((b = bytes[pos]!) !== COMMA && b !== LF && b !== CR) {
           if (b === QUOTE) throw new Unreadable(`row ${rows}: a quoted field`);
           pos++;
         }
         const p = through[field]!;
         if (!isNullMarker(bytes, from, pos)) {
           counts.present[p]++;
-          if (scanNumber(bytes, from, pos) && scanEnd === pos) {
+          if (scanNumber(bytes, from) && scanEnd === pos) {
             counts.strict[p]++;
             counts.maybe[p]++;
           } else if (maybeNumber(bytes, from, pos)) {
@@ -280,25 +273,22 @@ export function parseBlock(bytes: Uint8Array, layout: CsvLayout, expectedRows = 
         }
       }
       field++;
-      if (pos >= length) break;
-      const b = bytes[pos]!;
+      b = bytes[pos]!;
       if (b === COMMA) {
         pos++;
         continue;
       }
-      if (b === CR) {
-        if (pos + 1 >= length || bytes[pos + 1] !== LF) throw new Unreadable(`row ${rows}: a carriage return not followed by a line feed`);
-      }
+      if (b === CR && bytes[pos + 1] !== LF) throw new Unreadable(`row ${rows}: a carriage return not followed by a line feed`);
       break;
     }
     if (field !== fields) throw new Unreadable(`row ${rows}: ${field} fields, the header has ${fields}`);
+    if (pos === start) throw new Unreadable(`row ${rows}: a blank line`);
     lineStart[rows] = start;
     lineEnd[rows] = pos;
-    if (pos - start === 0) throw new Unreadable(`row ${rows}: a blank line`);
     rows++;
-    if (pos < length) pos += bytes[pos] === CR ? 2 : 1;
+    pos += bytes[pos] === CR ? 2 : 1;
   }
-  return { rows, columns: columns.map((c) => c.subarray(0, rows)), present, passThrough: counts, lineStart, lineEnd, emptyRow, emptyInput };
+  return { rows, bytes, columns: columns.map((c) => c.subarray(0, rows)), present, passThrough: counts, lineStart, lineEnd, emptyRow, emptyInput };
 }
 
 /**
