@@ -99,29 +99,29 @@ function maybeNumber(bytes: Uint8Array, from: number, to: number): boolean {
   return MAYBE_NUMBER.test(Buffer.from(bytes.buffer, bytes.byteOffset + from, to - from).toString('latin1'));
 }
 
-/** Set by scanNumber: the value and where the field ended. */
-let scanned = 0;
-let scanEnd = 0;
+/** Where a pass-through cell's number goes (it is only counted). */
+const scratch = new Float64Array(1);
 
 /**
  * Reads a number in the strict form -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)? starting at
  * `pos` and ending at a comma or a line break (the caller guarantees a line feed after the last
- * field, so the loops need no bounds checks). Returns false for anything else. The value is the
+ * field, so the loops need no bounds checks) into into[at] (a typed array: no boxed number per
+ * cell); returns where it ended, or -1 for anything else. The value is the
  * correctly rounded double (as Number() and DuckDB give): below 2^53 the mantissa is exact and so
  * is a power of ten up to 10^22, so one division or multiplication rounds once; beyond, Number().
  * "-0" alone is refused: DuckDB reads it as 0 in an integer column and -0 in a decimal one; so is
  * a number out of the double's range.
  */
-function scanNumber(bytes: Uint8Array, pos: number): boolean {
+function scanNumber(bytes: Uint8Array, pos: number, into: Float64Array, at: number): number {
   const begin = pos;
   const negative = bytes[pos] === MINUS;
   if (negative) pos++;
   let c = bytes[pos]! - ZERO;
-  if (c >>> 0 > 9) return false;
+  if (c >>> 0 > 9) return -1;
   let mantissa = c;
   pos++;
   if (c === 0) {
-    if ((bytes[pos]! - ZERO) >>> 0 <= 9) return false; // leading zero: DuckDB reads the column as text
+    if ((bytes[pos]! - ZERO) >>> 0 <= 9) return -1; // leading zero: DuckDB reads the column as text
   } else {
     while ((c = bytes[pos]! - ZERO) >>> 0 <= 9) {
       mantissa = mantissa * 10 + c;
@@ -138,7 +138,7 @@ function scanNumber(bytes: Uint8Array, pos: number): boolean {
       mantissa = mantissa * 10 + c;
       pos++;
     }
-    if (pos === first) return false;
+    if (pos === first) return -1;
     exponent = first - pos;
     b = bytes[pos]!;
   }
@@ -153,29 +153,30 @@ function scanNumber(bytes: Uint8Array, pos: number): boolean {
       if (e < 100_000) e = e * 10 + c;
       pos++;
     }
-    if (pos === first) return false;
+    if (pos === first) return -1;
     exponent += sign * e;
     b = bytes[pos]!;
   }
-  if (b !== COMMA && b !== LF && b !== CR) return false;
-  if (negative && mantissa === 0 && !decimal) return false;
+  if (b !== COMMA && b !== LF && b !== CR) return -1;
+  if (negative && mantissa === 0 && !decimal) return -1;
   // Monotone rounding: a final mantissa below 2^53 means every step was exact.
   if (mantissa < TWO_53 && exponent >= -22 && exponent <= 22) {
     const value = exponent < 0 ? mantissa / POWERS[-exponent]! : mantissa * POWERS[exponent]!;
-    scanned = negative ? -value : value;
+    into[at] = negative ? -value : value;
   } else {
-    scanned = Number(Buffer.from(bytes.buffer, bytes.byteOffset + begin, pos - begin).toString('latin1'));
+    const value = Number(Buffer.from(bytes.buffer, bytes.byteOffset + begin, pos - begin).toString('latin1'));
     // Out of range (1e400): DuckDB does not read it as a double.
-    if (!Number.isFinite(scanned)) return false;
+    if (!Number.isFinite(value)) return -1;
+    into[at] = value;
   }
-  scanEnd = pos;
-  return true;
+  return pos;
 }
 
 /** The strict number that is the whole of `text`, or undefined. */
 export function parseNumber(text: string): number | undefined {
   const bytes = Buffer.from(`${text}\n`, 'latin1');
-  return scanNumber(bytes, 0) && scanEnd === bytes.length - 1 ? scanned : undefined;
+  const value = new Float64Array(1);
+  return scanNumber(bytes, 0, value, 0) === bytes.length - 1 ? value[0] : undefined;
 }
 
 function isNullMarker(bytes: Uint8Array, from: number, to: number): boolean {
@@ -243,10 +244,10 @@ export function parseBlock(block: Uint8Array, layout: CsvLayout, expectedRows = 
       const from = pos;
       let b = 0;
       if (r >= 0) {
-        if (scanNumber(bytes, pos)) {
-          columns[r]![rows] = scanned;
+        const end = scanNumber(bytes, pos, columns[r]!, rows);
+        if (end >= 0) {
           present[r]++;
-          pos = scanEnd;
+          pos = end;
         } else {
           while ((b = bytes[pos]!) !== COMMA && b !== LF && b !== CR) pos++;
           if (!isNullMarker(bytes, from, pos)) throw new Unreadable(`row ${rows}: input "${layout.inputs[r]!.name}" is not a plain number`);
@@ -264,7 +265,7 @@ export function parseBlock(block: Uint8Array, layout: CsvLayout, expectedRows = 
         const p = through[field]!;
         if (!isNullMarker(bytes, from, pos)) {
           counts.present[p]++;
-          if (scanNumber(bytes, from) && scanEnd === pos) {
+          if (scanNumber(bytes, from, scratch, 0) === pos) {
             counts.strict[p]++;
             counts.maybe[p]++;
           } else if (maybeNumber(bytes, from, pos)) {
