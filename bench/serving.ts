@@ -411,7 +411,7 @@ training: { seed: 42 }
   const con = await instance.connect();
   const verify = async (file: string) => {
     const reader = file.endsWith('.parquet') ? `read_parquet('${file}')` : `read_csv('${file}')`;
-    const stats = (await con.runAndReadAll(`SELECT count(*)::DOUBLE AS n, sqrt(avg((prediction - y) ^ 2)) AS rmse FROM ${reader}`)).getRowObjectsJS()[0] as { n: number; rmse: number };
+    const stats = (await con.runAndReadAll(`SELECT count(prediction)::DOUBLE AS n, sqrt(avg((prediction - y) ^ 2)) AS rmse FROM ${reader}`)).getRowObjectsJS()[0] as { n: number; rmse: number };
     const first = (await con.runAndReadAll(`SELECT prediction FROM ${reader} LIMIT ${check}`)).getColumnsJS()[0] as number[];
     const tolerance = file.endsWith('.csv') ? 1e-6 : 1e-12;
     const bad = first.findIndex((v, i) => !(Math.abs(v - expected[i]!) <= tolerance * Math.max(1, Math.abs(expected[i]!))));

@@ -239,6 +239,19 @@ describe('batch fast path: the same predictions as the DuckDB path', () => {
     }
   });
 
+  test('the DuckDB path predicts every row past its appender\'s first flush (about 200,000 rows)', async () => {
+    const n = 250_000;
+    const r = seededRandom(3);
+    const lines = ['a,b,c'];
+    for (let i = 0; i < n; i++) lines.push(`${r().toFixed(3)},${(r() * 10 - 5).toFixed(2)},${Math.round(r() * 100)}`);
+    const input = join(ws, 'long.csv');
+    writeFileSync(input, `${lines.join('\n')}\n`);
+    const output = join(ws, 'long.parquet');
+    assert.equal((await predictFile(bundles.lin!, input, output)).rows, n);
+    const counted = await con.runAndReadAll(`SELECT count(*)::INTEGER AS n, count(prediction)::INTEGER AS p FROM read_parquet(${q(output)})`);
+    assert.deepEqual(counted.getRowObjectsJS(), [{ n, p: n }]);
+  });
+
   test('atelier predict in a temp folder: progress on stderr, the output file, the error for an empty cell', async () => {
     const rows = inputRows(3000);
     writeFileSync(join(ws, 'many.csv'), `a,b,c\n${rows.map((r) => `${r.a},${r.b},${r.c}`).join('\n')}\n`);

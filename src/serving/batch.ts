@@ -49,7 +49,7 @@ export async function predictFile(bundle: LoadedBundle, input: string, output: s
   const inputs = bundle.transform.inputs;
   const required = new Set(requiredSources(bundle.transform.features));
   const classes = bundle.manifest.classes;
-  return withDuckDb(async (con) => {
+  return withDuckDb(async (con, connect) => {
     const table = await loadSource(con, source, 'input');
     const types = new Map(table.columns.map((c) => [c.name, c]));
     for (const { name, dtype } of inputs) {
@@ -66,7 +66,10 @@ export async function predictFile(bundle: LoadedBundle, input: string, output: s
     if (clash) throw new AtelierError('INPUT_INVALID', `${input}: already has a column "${clash}", which the output adds`, { file: input, column: clash });
     await con.run(`CREATE TABLE predictions (${added.map((a, k) => `${sqlIdent(a)} ${classes && k === 0 ? 'VARCHAR' : 'DOUBLE'}`).join(', ')})`);
     const { DuckDBDataChunk, DOUBLE, VARCHAR } = await import('@duckdb/node-api');
-    const appender = await con.createAppender('predictions');
+    // The appender on a connection of its own: its flushes (about every 200,000 rows) run
+    // statements, and a statement on the scan's connection ends the streaming scan there
+    // (every later row then came out without a prediction).
+    const appender = await (await connect()).createAppender('predictions');
     const outTypes = added.map((_a, k) => (classes && k === 0 ? VARCHAR : DOUBLE));
     const numeric = (dtype: string) => dtype === 'int' || dtype === 'float';
     const select = inputs.map(({ name, dtype }) => `CAST(${sqlIdent(name)} AS ${numeric(dtype) ? 'DOUBLE' : 'VARCHAR'})`).join(', ');
