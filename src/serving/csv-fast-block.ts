@@ -29,17 +29,17 @@ export function outputHeader(header: string, classes: string[] | undefined): str
   return `${header},${addedColumns(classes).map(formatText).join(',')}\n`;
 }
 
-/** The text each row gets after its line: ",prediction" or ",class,p1,p2...". */
+/** The text each row gets after its line and a comma: "prediction" or "class,p1,p2...". */
 function suffixes(bundle: LoadedBundle, outputs: Float64Array, rows: number): string[] {
   const out = new Array<string>(rows);
   if (!bundle.manifest.classes) {
-    for (let i = 0; i < rows; i++) out[i] = `,${formatDouble(outputs[i]!)}`;
+    for (let i = 0; i < rows; i++) out[i] = formatDouble(outputs[i]!);
     return out;
   }
   const predictions = bundle.toPredictions(outputs, rows) as { class: string; probabilities: number[] }[];
   for (let i = 0; i < rows; i++) {
     const p = predictions[i]!;
-    let text = `,${formatText(p.class)}`;
+    let text = formatText(p.class);
     for (const q of p.probabilities) text += `,${formatDouble(q)}`;
     out[i] = text;
   }
@@ -56,13 +56,14 @@ export async function predictBlock(bundle: LoadedBundle, layout: CsvLayout, bloc
   const ascii = !bundle.manifest.classes || bundle.manifest.classes.every((c) => /^[\x20-\x7e]*$/.test(c));
   const { bytes, lineStart, lineEnd } = parsed;
   let size = 0;
-  for (let i = 0; i < rows; i++) size += lineEnd[i]! - lineStart[i]! + 1 + (ascii ? text[i]!.length : Buffer.byteLength(text[i]!));
+  for (let i = 0; i < rows; i++) size += lineEnd[i]! - lineStart[i]! + 2 + (ascii ? text[i]!.length : Buffer.byteLength(text[i]!));
   // Not from Buffer's shared pool: the block may be transferred to another thread.
   const output = Buffer.allocUnsafeSlow(size);
   const source = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   let at = 0;
   for (let i = 0; i < rows; i++) {
     at += source.copy(output, at, lineStart[i]!, lineEnd[i]!);
+    output[at++] = 44;
     const t = text[i]!;
     // Short ASCII text: a byte loop beats a call into Buffer.write per row (2-3x here).
     if (ascii) for (let k = 0; k < t.length; k++) output[at++] = t.charCodeAt(k);
