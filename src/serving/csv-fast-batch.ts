@@ -5,6 +5,7 @@
  * flight. Returns undefined when the file is not of the form the fast reader takes; the caller
  * then runs the DuckDB path, which gives the answer (or the error) for every file.
  */
+import { isUtf8 } from 'node:buffer';
 import { open, rename, rm, type FileHandle } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import type { Worker } from 'node:worker_threads';
@@ -104,7 +105,7 @@ async function sampleStart(file: FileHandle): Promise<{ header: string; headerBy
   const { bytesRead } = await file.read(sample, 0, SAMPLE, 0);
   const head = sample.subarray(0, bytesRead);
   const end = head.indexOf(10);
-  if (end < 0) return undefined;
+  if (end < 0 || !isUtf8(head.subarray(0, end))) return undefined;
   const header = head.toString('utf8', 0, end > 0 && head[end - 1] === 13 ? end - 1 : end);
   let lines = 0;
   for (let at = head.indexOf(10, end + 1); at >= 0; at = head.indexOf(10, at + 1)) lines++;
