@@ -25,8 +25,11 @@ export interface FastCsvOptions {
   onProgress?(done: number, total: number): void;
 }
 
-/** Files below this size are predicted on this thread: starting workers would cost more. */
-const SMALL_FILE = 8 << 20;
+/**
+ * Files below this size are predicted on this thread: starting workers would cost more (each
+ * loads the bundle; a DNN's TF.js start alone is about a second of CPU here).
+ */
+const SMALL_FILE = 32 << 20;
 /** Block size bounds, whatever chunkRows asks. */
 const MIN_BLOCK = 1 << 10;
 const MAX_BLOCK = 64 << 20;
