@@ -93,6 +93,11 @@ function workerRunner(bundle: LoadedBundle, layout: CsvLayout, threads: number):
   };
 }
 
+/** Writes all of `bytes` (a write may take fewer). */
+async function writeAll(file: FileHandle, bytes: Uint8Array): Promise<void> {
+  for (let at = 0; at < bytes.length; ) at += (await file.write(bytes, at, bytes.length - at)).bytesWritten;
+}
+
 /** Workers if they start (from source they need tsx), else this thread. */
 function startRunner(bundle: LoadedBundle, layout: CsvLayout, threads: number): BlockRunner {
   try {
@@ -161,7 +166,7 @@ export async function predictCsvFast(bundle: LoadedBundle, input: string, output
         const feature = layout.inputs[r.emptyInput]!.name;
         throw new AtelierError('INPUT_INVALID', `${input}:${line}: feature "${feature}" is empty; expected a number`, { file: input, line, feature });
       }
-      await out!.write(r.output);
+      await writeAll(out!, r.output);
       rows += r.rows;
       written += bytes;
       r.present.forEach((v, k) => (present[k] += v));
