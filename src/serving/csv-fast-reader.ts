@@ -18,6 +18,9 @@ export interface CsvLayout {
   inputs: { name: string; required: boolean }[];
 }
 
+/** Why the fast reader cannot read a file the way DuckDB would; the DuckDB path takes over. */
+export class Unreadable extends Error {}
+
 /**
  * The layout of a header line (without its line break), or Unreadable when DuckDB could read the
  * header differently or the DuckDB path would refuse it: another delimiter, quotes, a byte-order
@@ -44,9 +47,6 @@ export function csvLayout(header: string, inputs: { name: string; dtype: string 
   });
   return { fields: names.length, role, inputs: inputs.map(({ name }) => ({ name, required: required.has(name) })) };
 }
-
-/** Why the fast reader cannot read a file the way DuckDB would; the DuckDB path takes over. */
-export class Unreadable extends Error {}
 
 /**
  * Per passed-through column: cells not empty, cells in the strict number form, and cells that
