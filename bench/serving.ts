@@ -19,15 +19,17 @@
  *    and the network alone, against PyTorch (one thread) on the same rows; bar: >= 1M rows/s.
  *  - batch: ROWS x 28 Friedman rows (bench/friedman.ts) written as CSV, a GBDT (TREES trees,
  *    depth DEPTH) trained on it with `atelier train`, then `atelier predict --input F.csv
- *    --output out.csv` and `out.parquet`, timed as whole processes; the outputs are read back
- *    and checked (row count, RMSE against y, the first rows against the bundle in process).
+ *    --output out.csv` and `out.parquet`, timed as whole processes (wall, and CPU through
+ *    /usr/bin/time when present); the outputs are read back and checked (row count, RMSE against
+ *    y, the first rows against the bundle in process). CSV -> CSV takes the fast path
+ *    (src/serving/csv-fast-batch.ts), Parquet output the DuckDB one.
  *    Peer: pandas read_csv + XGBoost predict + to_csv on the same file. Bar: >= 500,000 rows/s.
  *
  * Needs wrk (apt-get install wrk) and, for the peer, python3-fastapi, uvicorn, python3-torch,
  * python3-pandas, python3-xgboost. The machine's load average is printed with every figure:
  * on a shared machine they swing.
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { closeSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -409,7 +411,7 @@ training: { seed: 42 }
   const con = await instance.connect();
   const verify = async (file: string) => {
     const reader = file.endsWith('.parquet') ? `read_parquet('${file}')` : `read_csv('${file}')`;
-    const stats = (await con.runAndReadAll(`SELECT count(*)::DOUBLE AS n, sqrt(avg((prediction - y) ^ 2)) AS rmse FROM ${reader}`)).getRowObjectsJS()[0] as { n: number; rmse: number };
+    const stats = (await con.runAndReadAll(`SELECT count(prediction)::DOUBLE AS n, sqrt(avg((prediction - y) ^ 2)) AS rmse FROM ${reader}`)).getRowObjectsJS()[0] as { n: number; rmse: number };
     const first = (await con.runAndReadAll(`SELECT prediction FROM ${reader} LIMIT ${check}`)).getColumnsJS()[0] as number[];
     const tolerance = file.endsWith('.csv') ? 1e-6 : 1e-12;
     const bad = first.findIndex((v, i) => !(Math.abs(v - expected[i]!) <= tolerance * Math.max(1, Math.abs(expected[i]!))));
@@ -418,14 +420,22 @@ training: { seed: 42 }
     }
     return stats.rmse;
   };
+  // CPU time (user + system, all threads) through /usr/bin/time when it is there: on a shared
+  // machine it swings less than wall time.
+  const timeTool = existsSync('/usr/bin/time') ? '/usr/bin/time' : undefined;
   const timedPredict = async (output: string) => {
     const before = load();
     const started = performance.now();
-    atelier('predict', 'friedman', '--input', csv, '--output', output);
+    const args = [cli, 'predict', 'friedman', '--input', csv, '--output', output];
+    const run = timeTool
+      ? spawnSync(timeTool, ['-f', 'cpu %U %S', process.execPath, ...args], { cwd: ws, encoding: 'utf8', maxBuffer: 1 << 26 })
+      : spawnSync(process.execPath, args, { cwd: ws, encoding: 'utf8', maxBuffer: 1 << 26 });
     const seconds = (performance.now() - started) / 1000;
+    if (run.status !== 0) throw new Error(`atelier predict: ${run.stderr}`);
+    const cpu = /cpu ([\d.]+) ([\d.]+)\s*$/.exec(run.stderr);
     const rmse = await verify(output);
     rmSync(output, { force: true });
-    return { seconds, rmse, load: `${before}/${load()}` };
+    return { seconds, rmse, load: `${before}/${load()}`, cpu: cpu ? `, CPU ${(Number(cpu[1]) + Number(cpu[2])).toFixed(1)}s` : '' };
   };
   const outCsv = await timedPredict(join(work, 'out.csv'));
   const outParquet = await timedPredict(join(work, 'out.parquet'));
@@ -437,8 +447,8 @@ training: { seed: 42 }
   }
   con.closeSync();
   instance.closeSync();
-  row(`batch predict rows/s, CSV -> CSV (${ROWS / 1e6}M)`, ROWS / outCsv.seconds, peer ? ROWS / peer.seconds : undefined, 0, `load ${outCsv.load}; RMSE ${outCsv.rmse.toFixed(4)}${peer ? `, peer ${peer.rmse.toFixed(4)}` : ''}`);
-  row('batch predict rows/s, CSV -> Parquet', ROWS / outParquet.seconds, undefined, 0, `load ${outParquet.load}`);
+  row(`batch predict rows/s, CSV -> CSV (${ROWS / 1e6}M)`, ROWS / outCsv.seconds, peer ? ROWS / peer.seconds : undefined, 0, `load ${outCsv.load}; ${outCsv.seconds.toFixed(1)}s${outCsv.cpu}; RMSE ${outCsv.rmse.toFixed(4)}${peer ? `, peer ${peer.rmse.toFixed(4)}` : ''}`);
+  row('batch predict rows/s, CSV -> Parquet', ROWS / outParquet.seconds, undefined, 0, `load ${outParquet.load}; ${outParquet.seconds.toFixed(1)}s${outParquet.cpu}`);
   if (peer) table.push(`  (peer: pandas read_csv ${peer.read_s.toFixed(1)}s + XGBoost ${TREES} trees predict ${peer.predict_s.toFixed(1)}s + to_csv ${peer.write_s.toFixed(1)}s)`);
   bar('batch predict CSV', ROWS / outCsv.seconds >= 500_000, `${(ROWS / outCsv.seconds).toFixed(0)} rows/s end to end (bar: 500,000), GBDT ${TREES} trees depth ${DEPTH}`);
   bar('batch predict Parquet', ROWS / outParquet.seconds >= 500_000, `${(ROWS / outParquet.seconds).toFixed(0)} rows/s end to end (bar: 500,000)`);

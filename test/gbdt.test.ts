@@ -18,6 +18,7 @@ import {
 import { seededRandom } from '../src/core/random.js';
 import { quantizeGradients } from '../src/models/gbdt/quantize.js';
 import { sortValues } from '../src/models/gbdt/radix.js';
+import { predictTree } from '../src/models/gbdt/tree.js';
 import { HOUSING } from './helpers.js';
 
 const IRIS = '/work/shared/datasets/iris.csv';
@@ -307,6 +308,30 @@ describe('trees', () => {
     for (const t of m.toJSON().trees) assert.equal(t.feature.filter((f) => f < 0).length, 7);
     const deep = await trainGbdt({ x, y }, { max_depth: 3, n_estimators: 5 });
     for (const t of deep.toJSON().trees) assert.equal(t.feature.filter((f) => f < 0).length, 8);
+  });
+  it('predicts blocks of rows through the flattened forest exactly as walking each tree (NaN, infinities, deep and multiclass trees)', async () => {
+    const { x, y } = synthetic(3000, 6, 8);
+    const xm = { ...x, data: x.data.slice() };
+    // NaN in some blocks only (the NaN-free blocks take the branch-free walk), and infinities.
+    for (let i = 0; i < 1024 * 6; i += 5) xm.data[i] = Number.NaN;
+    xm.data[2500 * 6] = Number.POSITIVE_INFINITY;
+    xm.data[2501 * 6 + 1] = Number.NEGATIVE_INFINITY;
+    const labels = Float64Array.from(y, (v) => (v < 12 ? 0 : v < 16 ? 1 : 2));
+    const models = [
+      await trainGbdt({ x: xm, y }, { n_estimators: 8, max_depth: 4 }),
+      await trainGbdt({ x: xm, y: labels }, { objective: 'multiclass', num_class: 3, n_estimators: 4, max_depth: 3 }),
+      // Unlimited depth (kept as trees, not padded): grown leaf-wise on many leaves.
+      await trainGbdt({ x: xm, y }, { growth: 'lossguide', num_leaves: 200, max_depth: 0, min_child_weight: 0, n_estimators: 2 }),
+    ];
+    for (const m of models) {
+      const K = m.outputs;
+      const expected = new Float64Array(xm.rows * K);
+      for (let i = 0; i < xm.rows; i++) {
+        for (let k = 0; k < K; k++) expected[i * K + k] = m.baseScore[k]!;
+        m.trees.forEach((tree, t) => (expected[i * K + (t % K)] += predictTree(tree, xm.data, i * xm.cols)));
+      }
+      assert.deepEqual(m.predictRaw(xm), expected);
+    }
   });
 });
 

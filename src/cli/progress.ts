@@ -63,6 +63,8 @@ export function rowProgress(json: boolean, label: string): { onProgress: (done: 
           );
           bar.start(total, 0);
         }
+        // The CSV fast path estimates the total until the end.
+        if (total !== bar.getTotal()) bar.setTotal(total);
         bar.update(done);
       },
       stop: () => bar?.stop(),

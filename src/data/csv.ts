@@ -61,7 +61,7 @@ function splitHeader(line: string, delimiter: string): string[] {
 }
 
 /** The delimiter that splits the header into the most fields. */
-function detectDelimiter(header: string): string {
+export function detectDelimiter(header: string): string {
   let best = ',';
   let bestCount = 1;
   for (const d of DELIMITERS) {

@@ -3,7 +3,8 @@ import type { DuckDBConnection } from '@duckdb/node-api';
 
 /** A private in-memory DuckDB for one job; closed when the job ends. */
 export async function withDuckDb<T>(
-  work: (con: DuckDBConnection) => Promise<T>,
+  /** `connect` opens another connection to the same database (closed with it). */
+  work: (con: DuckDBConnection, connect: () => Promise<DuckDBConnection>) => Promise<T>,
   options: { threads?: number; memoryLimit?: string; tempDirectory?: string } = {},
 ): Promise<T> {
   // Loaded on first use, so commands that never read data start faster.
@@ -14,9 +15,16 @@ export async function withDuckDb<T>(
   if (options.tempDirectory) settings.temp_directory = options.tempDirectory;
   const instance = await DuckDBInstance.create(':memory:', settings);
   const con = await instance.connect();
+  const others: DuckDBConnection[] = [];
+  const connect = async () => {
+    const other = await instance.connect();
+    others.push(other);
+    return other;
+  };
   try {
-    return await work(con);
+    return await work(con, connect);
   } finally {
+    for (const other of others) other.closeSync();
     con.closeSync();
     instance.closeSync();
     if (options.tempDirectory) rmSync(options.tempDirectory, { recursive: true, force: true });

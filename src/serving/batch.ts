@@ -1,10 +1,13 @@
 import { rename, rm } from 'node:fs/promises';
+import { resolve } from 'node:path';
 import { AtelierError } from '../core/errors.js';
 import type { LoadedBundle } from '../bundle/load.js';
 import { requiredSources, type RawColumn } from '../features/transform.js';
 import { isNumeric } from '../data/column-types.js';
 import { sqlIdent, sqlString, withDuckDb } from '../data/duckdb.js';
 import { formatOf, loadSource, resolveSource } from '../data/sources.js';
+import { addedColumns } from './csv-fast-block.js';
+import { predictCsvFast } from './csv-fast-batch.js';
 
 /** Rows in one DuckDB data chunk (its standard vector size). */
 const VECTOR_ROWS = 2048;
@@ -12,12 +15,20 @@ const VECTOR_ROWS = 2048;
 export interface BatchPredictOptions {
   /** Rows read, predicted and written per step (default 10000): memory stays bounded by it. */
   chunkRows?: number;
-  /** Called after each chunk with rows done and rows in all. */
+  /** Called after each chunk with rows done and rows in all (estimated until the end on the CSV fast path). */
   onProgress?(done: number, total: number): void;
+  /** Whether a plain CSV to CSV job may take the fast path (default true); false forces DuckDB. */
+  fast?: boolean;
+  /** Worker threads of the fast path (0: this thread); default one per core, none for small files. */
+  threads?: number;
 }
 
 /**
- * Batch prediction: reads a CSV, Parquet or JSON Lines file, predicts it chunk by chunk through the
+ * Batch prediction: a plain CSV to CSV job takes the fast path (csv-fast-batch.ts: its own reader,
+ * worker threads, input lines repeated verbatim); everything else, and any file that path cannot
+ * read exactly as DuckDB would, comes here.
+ *
+ * The DuckDB path reads a CSV, Parquet or JSON Lines file, predicts it chunk by chunk through the
  * bundle (the same transform and model as online serving), and writes the input columns plus
  * `prediction` (and `probability_<class>` for classifiers) as CSV or Parquet, by the output's
  * extension. DuckDB holds the input and the predictions (spilling to disk past memory); the model
@@ -30,11 +41,16 @@ export async function predictFile(bundle: LoadedBundle, input: string, output: s
     throw new AtelierError('USAGE', `${output}: the output must end in .csv or .parquet`, { file: output, field: 'output' });
   }
   const chunkRows = options.chunkRows ?? 10_000;
+  const source = resolveSource(input);
+  if (options.fast !== false && outFormat === 'csv' && source.format === 'csv' && source.files[0] === resolve(input) && !/\.gz$/i.test(input)) {
+    const fast = await predictCsvFast(bundle, input, output, { chunkRows, threads: options.threads, onProgress: options.onProgress });
+    if (fast) return fast;
+  }
   const inputs = bundle.transform.inputs;
   const required = new Set(requiredSources(bundle.transform.features));
   const classes = bundle.manifest.classes;
-  return withDuckDb(async (con) => {
-    const table = await loadSource(con, resolveSource(input), 'input');
+  return withDuckDb(async (con, connect) => {
+    const table = await loadSource(con, source, 'input');
     const types = new Map(table.columns.map((c) => [c.name, c]));
     for (const { name, dtype } of inputs) {
       const column = types.get(name);
@@ -45,12 +61,15 @@ export async function predictFile(bundle: LoadedBundle, input: string, output: s
         throw new AtelierError('INPUT_INVALID', `${input}: column "${name}" holds ${column.type} values; expected numbers`, { file: input, feature: name, column: name, expected: 'number' });
       }
     }
-    const added = classes ? ['prediction', ...classes.map((c) => `probability_${c}`)] : ['prediction'];
+    const added = addedColumns(classes);
     const clash = added.find((a) => types.has(a));
     if (clash) throw new AtelierError('INPUT_INVALID', `${input}: already has a column "${clash}", which the output adds`, { file: input, column: clash });
     await con.run(`CREATE TABLE predictions (${added.map((a, k) => `${sqlIdent(a)} ${classes && k === 0 ? 'VARCHAR' : 'DOUBLE'}`).join(', ')})`);
     const { DuckDBDataChunk, DOUBLE, VARCHAR } = await import('@duckdb/node-api');
-    const appender = await con.createAppender('predictions');
+    // The appender on a connection of its own: its flushes (about every 200,000 rows) run
+    // statements, and a statement on the scan's connection ends the streaming scan there
+    // (every later row then came out without a prediction).
+    const appender = await (await connect()).createAppender('predictions');
     const outTypes = added.map((_a, k) => (classes && k === 0 ? VARCHAR : DOUBLE));
     const numeric = (dtype: string) => dtype === 'int' || dtype === 'float';
     const select = inputs.map(({ name, dtype }) => `CAST(${sqlIdent(name)} AS ${numeric(dtype) ? 'DOUBLE' : 'VARCHAR'})`).join(', ');

@@ -3,7 +3,8 @@
  * Prediction needs no binning state: thresholds are stored in raw feature units.
  */
 import { makeObjective, type Objective, type ObjectiveName } from './objectives.js';
-import { predictTree, type Tree } from './tree.js';
+import { addForest, compileForest, type Forest } from './forest.js';
+import type { Tree } from './tree.js';
 
 /** A row-major matrix: value (i, j) at data[i * cols + j]; NaN = missing. */
 export interface FeatureMatrix {
@@ -53,6 +54,8 @@ function checkMatrix(x: FeatureMatrix, cols: number): void {
 
 export class GbdtModel {
   readonly objective: Objective;
+  /** The trees flattened for prediction, built on first use. */
+  private forest: Forest | undefined;
   constructor(
     readonly objectiveName: ObjectiveName,
     /** Outputs per row: num_class for multiclass, else 1. */
@@ -78,12 +81,8 @@ export class GbdtModel {
     const K = this.outputs;
     const out = new Float64Array(x.rows * K);
     for (let i = 0; i < x.rows; i++) for (let k = 0; k < K; k++) out[i * K + k] = this.baseScore[k]!;
-    const { data, cols } = x;
-    for (let t = 0; t < this.trees.length; t++) {
-      const tree = this.trees[t]!;
-      const k = t % K;
-      for (let i = 0, o = k, b = 0; i < x.rows; i++, o += K, b += cols) out[o] += predictTree(tree, data, b);
-    }
+    this.forest ??= compileForest(this.trees, K);
+    addForest(this.forest, x.data, x.rows, x.cols, out);
     return out;
   }
 
