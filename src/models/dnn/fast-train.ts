@@ -166,6 +166,15 @@ interface LayerLike {
 export function fastPathUnsupported(network: TF.LayersModel, task: string, optimizer: string): string | undefined {
   if (task !== 'regression') return `task ${task}`;
   if (optimizer !== 'adam') return `optimizer ${optimizer}`;
+  return plainDenseUnsupported(network, true);
+}
+
+/**
+ * Why the net is not a plain dense one (Dense layers only, relu or linear hidden, linear output,
+ * with biases; for training, no regularizer either), or undefined when it is: the nets the wasm
+ * kernel trains and predicts.
+ */
+export function plainDenseUnsupported(network: TF.LayersModel, training: boolean): string | undefined {
   const layers = network.layers as unknown as LayerLike[];
   for (let i = 0; i < layers.length; i++) {
     const layer = layers[i]!;
@@ -174,7 +183,7 @@ export function fastPathUnsupported(network: TF.LayersModel, task: string, optim
     const activation = config['activation'];
     const last = i === layers.length - 1;
     if (last ? activation !== 'linear' : activation !== 'relu' && activation !== 'linear') return `activation ${String(activation)}`;
-    if (config['kernelRegularizer'] || config['biasRegularizer'] || config['activityRegularizer']) return 'regularizer';
+    if (training && (config['kernelRegularizer'] || config['biasRegularizer'] || config['activityRegularizer'])) return 'regularizer';
     if (config['useBias'] === false) return 'dense without bias';
   }
   return undefined;

@@ -44,3 +44,12 @@ export function denseKernelModule(): WebAssembly.Module {
 export function instantiateDenseKernel(module: WebAssembly.Module, memory: WebAssembly.Memory): DenseKernel {
   return new WebAssembly.Instance(module, { env: { memory } }).exports as unknown as DenseKernel;
 }
+
+/**
+ * A memory of at least `bytes` for the kernel, never grown. Shared: the kernel is built for
+ * threads, so it imports a shared memory even where one thread uses it.
+ */
+export function kernelMemory(bytes: number): WebAssembly.Memory {
+  const pages = Math.ceil(bytes / 65536);
+  return new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true });
+}

@@ -6,33 +6,12 @@
  * weights and sums, as TF.js; the sums run in another order, so values agree to float32 rounding.
  */
 import type * as TF from '@tensorflow/tfjs';
-import { readDenseLayers } from './fast-train.js';
-import { denseKernelModule, instantiateDenseKernel, type DenseKernel } from './wasm-kernel.js';
+import { plainDenseUnsupported, readDenseLayers } from './fast-train.js';
+import { denseKernelModule, instantiateDenseKernel, kernelMemory, type DenseKernel } from './wasm-kernel.js';
 import { kernelLayout, LANE, writeTables, writeWeights, type KernelLayout } from './wasm-layout.js';
 
 /** Rows per kernel call: a block's activations (64 floats a row) stay in L2. */
 const LANE_ROWS = 1024;
-const PAGE = 65536;
-
-interface LayerLike {
-  getClassName(): string;
-  getConfig(): Record<string, unknown>;
-}
-
-/** Whether the kernel computes this network's outputs: Dense layers only, relu or linear, linear last, with biases. */
-export function wasmPredictable(network: TF.LayersModel): boolean {
-  const layers = network.layers as unknown as LayerLike[];
-  return (
-    layers.length > 0 &&
-    layers.every((layer, i) => {
-      if (layer.getClassName() !== 'Dense') return false;
-      const config = layer.getConfig();
-      const activation = config['activation'];
-      if (config['useBias'] === false) return false;
-      return i === layers.length - 1 ? activation === 'linear' : activation === 'relu' || activation === 'linear';
-    })
-  );
-}
 
 export class WasmDensePredictor {
   private readonly kernel: DenseKernel;
@@ -48,9 +27,7 @@ export class WasmDensePredictor {
     this.outputs = layers[layers.length - 1]!.units;
     // Two lanes of LANE_ROWS (the layout is the trainer's; only lane 0 is used here).
     this.layout = kernelLayout(layers, 2 * LANE_ROWS);
-    const pages = Math.ceil(this.layout.bytes / PAGE);
-    // The kernel imports a shared memory (it is built for threads).
-    const memory = new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true });
+    const memory = kernelMemory(this.layout.bytes);
     this.f32 = new Float32Array(memory.buffer);
     this.i32 = new Int32Array(memory.buffer);
     writeTables(memory.buffer, this.layout);
@@ -60,7 +37,7 @@ export class WasmDensePredictor {
 
   /** A predictor holding a copy of the network's current weights, or undefined when the kernel cannot run it. */
   static from(network: TF.LayersModel): WasmDensePredictor | undefined {
-    return wasmPredictable(network) ? new WasmDensePredictor(network) : undefined;
+    return plainDenseUnsupported(network, false) === undefined ? new WasmDensePredictor(network) : undefined;
   }
 
   /** Outputs [rows, outputs] row-major (float32, as the network computes them) of inputs [rows, inputs] row-major. */

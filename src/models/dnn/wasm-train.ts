@@ -17,7 +17,7 @@
 import type * as TF from '@tensorflow/tfjs';
 import type { Worker } from 'node:worker_threads';
 import { readDenseLayers, writeDenseLayers, type FastTrainOptions } from './fast-train.js';
-import { CONTROL, denseKernelModule, instantiateDenseKernel, type DenseKernel } from './wasm-kernel.js';
+import { CONTROL, denseKernelModule, instantiateDenseKernel, kernelMemory, type DenseKernel } from './wasm-kernel.js';
 import { firstLaneRows, kernelLayout, LANE, NET, pad4, writeTables, writeWeights, type KernelLayout, type LaneLayout } from './wasm-layout.js';
 import { startKernelWorker, type KernelWorkerData } from './wasm-worker.js';
 
@@ -50,8 +50,6 @@ export interface BatchRows {
   size: number;
 }
 
-const PAGE = 65536;
-
 export class WasmDenseTrainer {
   private readonly memory: WebAssembly.Memory;
   private readonly kernel: DenseKernel;
@@ -82,9 +80,8 @@ export class WasmDenseTrainer {
     this.outputs = layers[layers.length - 1]!.units;
     this.layout = kernelLayout(layers, options.maxBatch, this.source ? this.source.y.length / this.outputs : 0);
     this.maxBatch = options.maxBatch;
-    const pages = Math.ceil(this.layout.bytes / PAGE);
-    // Shared so that a worker's instance can use the same memory; never grown.
-    this.memory = new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true });
+    // A worker's instance uses the same memory.
+    this.memory = kernelMemory(this.layout.bytes);
     const buffer = this.memory.buffer;
     this.f32 = new Float32Array(buffer);
     this.i32 = new Int32Array(buffer);
