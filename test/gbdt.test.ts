@@ -18,6 +18,7 @@ import {
 import { seededRandom } from '../src/core/random.js';
 import { quantizeGradients } from '../src/models/gbdt/quantize.js';
 import { sortValues } from '../src/models/gbdt/radix.js';
+import { floatBelow } from '../src/models/gbdt/forest-wasm.js';
 import { predictTree } from '../src/models/gbdt/tree.js';
 import { HOUSING } from './helpers.js';
 
@@ -331,6 +332,40 @@ describe('trees', () => {
         m.trees.forEach((tree, t) => (expected[i * K + (t % K)] += predictTree(tree, xm.data, i * xm.cols)));
       }
       assert.deepEqual(m.predictRaw(xm), expected);
+    }
+  });
+
+  it('walks float32 rows in wasm as float64 rows in JavaScript and each tree by itself (tails of rows, thresholds between float32 values)', async () => {
+    const { x, y } = synthetic(2000, 5, 11);
+    const m = await trainGbdt({ x, y }, { n_estimators: 12, max_depth: 5 });
+    // 1,037 rows: a full block of 1,024 and a tail of 13 (one group of eight and five alone).
+    const n = 1037;
+    const x32 = { data: x.data.slice(0, n * 5), rows: n, cols: 5 };
+    const x64 = { data: Float64Array.from(x32.data), rows: n, cols: 5 };
+    const expected = new Float64Array(n).fill(m.baseScore[0]!);
+    for (let i = 0; i < n; i++) for (const tree of m.trees) expected[i] += predictTree(tree, x32.data, i * 5);
+    assert.deepEqual(m.predictRaw(x32), expected);
+    assert.deepEqual(m.predictRaw(x64), expected);
+  });
+
+  it('rounds a threshold down to float32 so that float32 comparisons agree with double ones', () => {
+    const random = seededRandom(5);
+    const specials = [0, -0, 1, -1, 0.1, -0.1, 1e-45, -1e-45, 1e-50, -1e-50, 3.4028234663852886e38, 1e39, -1e39, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY];
+    const thresholds = [...specials, ...Array.from({ length: 2000 }, () => (random() - 0.5) * 10 ** Math.floor(random() * 20 - 10))];
+    const f32 = new Float32Array(1);
+    for (const t of thresholds) {
+      const below = floatBelow(t);
+      assert.ok(below <= t && Math.fround(below) === below, `${t} -> ${below}`);
+      // The float32 values around t and around its float32 neighbours.
+      f32[0] = t;
+      const u = new Uint32Array(f32.buffer);
+      for (let d = -2; d <= 2; d++) {
+        const probe = new Uint32Array([u[0]! + d]);
+        const xv = new Float32Array(probe.buffer)[0]!;
+        if (xv !== xv) continue;
+        assert.equal(xv > below, xv > t, `x ${xv}, t ${t}, below ${below}`);
+      }
+      for (const xv of [below, Math.fround(t), Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY]) assert.equal(xv > below, xv > t, `x ${xv}, t ${t}`);
     }
   });
 });

@@ -3,8 +3,7 @@
  * build:wasm` into dist/wasm/dense-train.wasm. This module finds and compiles it once per thread
  * and instantiates it on a given memory; it does nothing at import time.
  */
-import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { wasmModule } from '../wasm-module.js';
 
 /** What the kernel exports; addresses are byte offsets into its (imported) memory. */
 export interface DenseKernel {
@@ -22,22 +21,9 @@ export interface DenseKernel {
 /** Slots of the Int32Array that the trainer and its worker meet on. */
 export const CONTROL = { seq: 0, done: 1, failed: 2, command: 3, run: 1, exit: 2, size: 4 } as const;
 
-// The same relative path from src/models/dnn (tests, tsx) and dist/models/dnn (the package).
-const WASM_URL = new URL('../../../dist/wasm/dense-train.wasm', import.meta.url);
-let compiled: WebAssembly.Module | undefined;
-
 /** The compiled kernel module (compiled on first use; a Module can be posted to a worker). */
 export function denseKernelModule(): WebAssembly.Module {
-  if (!compiled) {
-    let bytes: Uint8Array<ArrayBuffer>;
-    try {
-      bytes = new Uint8Array(readFileSync(WASM_URL));
-    } catch {
-      throw new Error(`the dense training kernel ${fileURLToPath(WASM_URL)} is not built: run \`npm run build:wasm\` (npm install, npm run build and npm test do it)`);
-    }
-    compiled = new WebAssembly.Module(bytes);
-  }
-  return compiled;
+  return wasmModule('dense-train', 'the dense training kernel');
 }
 
 /** An instance of the kernel working on `memory` (shared: several instances, one per thread, may use it). */

@@ -3,6 +3,7 @@
  * a time, so the block stays in cache while every tree passes over it (walking one tree over all
  * rows streams the whole matrix through memory once per tree: 10x slower at 1M x 28).
  */
+import { WasmForest } from './forest-wasm.js';
 import { predictTree, type Tree } from './tree.js';
 
 /** Rows per block: 1,024 rows of 28 float32 features is 112 KB, in L2 with room to spare. */
@@ -25,6 +26,8 @@ interface CompleteForest {
   /** 1 when a missing value goes right. */
   missingRight: Uint8Array;
   leaf: Float64Array;
+  /** The wasm walk for float32 rows of a given width (made on first use). */
+  wasm?: WasmForest;
 }
 
 /** Deeper trees (loss-guide growth without a depth limit) keep their own arrays. */
@@ -92,12 +95,18 @@ export function addForest(forest: Forest, data: Float32Array | Float64Array, row
     const end = Math.min(rows, start + BLOCK_ROWS);
     if (forest.kind === 'deep') addDeepBlock(forest, data, start, end, cols, raw);
     else if (hasNaN(data, start * cols, end * cols)) addMissingBlock(forest, data, start, end, cols, raw);
+    else if (data instanceof Float32Array) wasmOf(forest, cols).add(data, start, end, raw);
     else addCompleteBlock(forest, data, start, end, cols, raw);
   }
 }
 
+function wasmOf(forest: CompleteForest, cols: number): WasmForest {
+  if (forest.wasm?.cols !== cols) forest.wasm = new WasmForest(forest, cols, BLOCK_ROWS);
+  return forest.wasm;
+}
+
 /**
- * The hot loop: four rows walk each tree side by side (independent chains of loads, so the CPU
+ * The JavaScript walk, for float64 rows (the wasm walk compares float32): four rows walk each tree side by side (independent chains of loads, so the CPU
  * overlaps them), and the comparison's boolean moves to the right child without a branch.
  */
 function addCompleteBlock(forest: CompleteForest, data: Float32Array | Float64Array, start: number, end: number, cols: number, raw: Float64Array): void {
