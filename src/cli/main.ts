@@ -1,18 +1,6 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from 'commander';
 import { AtelierError } from '../core/errors.js';
-import { registerData } from './commands/data.js';
-import { registerEvaluate } from './commands/evaluate.js';
-import { registerHistory } from './commands/history.js';
-import { registerInit } from './commands/init.js';
-import { registerLineage } from './commands/lineage.js';
-import { registerModels } from './commands/models.js';
-import { registerMonitor } from './commands/monitor.js';
-import { registerPipeline } from './commands/pipeline.js';
-import { registerPredict } from './commands/predict.js';
-import { registerQuickstart } from './commands/quickstart.js';
-import { registerServe } from './commands/serve.js';
-import { registerTrain } from './commands/train.js';
 import { reportError } from './runner.js';
 
 const program = new Command('atelier')
@@ -25,18 +13,32 @@ const program = new Command('atelier')
   .exitOverride()
   .configureOutput({ writeErr: (text) => process.stderr.write(text) });
 
-registerInit(program);
-registerQuickstart(program);
-registerData(program);
-registerTrain(program);
-registerEvaluate(program);
-registerModels(program);
-registerServe(program);
-registerPredict(program);
-registerHistory(program);
-registerLineage(program);
-registerPipeline(program);
-registerMonitor(program);
+type Register = (program: Command) => void;
+/**
+ * The commands, in help order, each loaded on demand: a command's module brings its libraries
+ * (TF.js, DuckDB, Fastify, Vega take 60-200 ms each to import), so only the one being run is
+ * loaded; help, or a word that is no command, loads them all.
+ */
+const COMMANDS = ['init', 'quickstart', 'data', 'train', 'evaluate', 'models', 'serve', 'predict', 'history', 'lineage', 'pipeline', 'monitor'];
+
+/** commands/<name>.js exports register<Name>. */
+async function loadCommand(name: string): Promise<Register> {
+  const module = (await import(`./commands/${name}.js`)) as Record<string, Register>;
+  return module[`register${name[0]!.toUpperCase()}${name.slice(1)}`]!;
+}
+
+/** The command word of argv: the first argument that is neither a global option nor its value. */
+function commandWord(args: string[]): string | undefined {
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    if (arg === '-w' || arg === '--workspace') i++;
+    else if (!arg.startsWith('-')) return arg;
+  }
+  return undefined;
+}
+
+const word = commandWord(process.argv.slice(2));
+for (const name of word && COMMANDS.includes(word) ? [word] : COMMANDS) (await loadCommand(name))(program);
 
 try {
   await program.parseAsync(process.argv);
