@@ -65,3 +65,19 @@ export function parseJsonBody(text: string): unknown {
     throw new AtelierError('REQUEST_INVALID', `JSON Parse error: ${(error as Error).message}`);
   }
 }
+
+/** What a non-finite number becomes while the answer is stringified, then the bare token. */
+const OUT_MARK = '\u0000atelier-non-finite:';
+const OUT_TOKENS = new RegExp(`"${JSON.stringify(OUT_MARK).slice(1, -1).replace(/\\/g, '\\\\')}(NaN|-?Infinity)"`, 'g');
+
+/**
+ * Writes an answer as TF Serving does: JSON, with NaN, Infinity and -Infinity as bare tokens
+ * (JSON.stringify would write null, which a client cannot tell from a missing value). A model
+ * predicts them for inputs far outside its training range (1e39 through a linear layer).
+ */
+export function stringifyJsonBody(value: unknown): string {
+  const plain = JSON.stringify(value);
+  // The common case: nothing non-finite (JSON.stringify writes every one of them as null).
+  if (!plain.includes('null')) return plain;
+  return JSON.stringify(value, (_key, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? `${OUT_MARK}${v}` : v)).replace(OUT_TOKENS, '$1');
+}

@@ -94,7 +94,9 @@ export class ServingMetrics {
     const key = `${model}\u0000${version}`;
     let series = this.valueSeries.get(key);
     if (!series) {
-      series = this.predictions.labels(model, version);
+      const histogram = this.predictions.labels(model, version);
+      // prom-client throws on NaN and Infinity; a model can predict them (an input of 1e39).
+      series = { observe: (v: number) => Number.isFinite(v) && histogram.observe(v) };
       this.valueSeries.set(key, series);
     }
     return series;

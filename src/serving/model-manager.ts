@@ -63,8 +63,9 @@ export class ServedVersion {
   private async load(bundleDir: string | Promise<string>): Promise<void> {
     const started = performance.now();
     const labels = { model: this.model, version: String(this.version) };
+    let dir: string | undefined;
     try {
-      const dir = await bundleDir;
+      dir = await bundleDir;
       this.bundle = await loadBundle(dir);
       let stats: Parameters<typeof featureDomains>[1];
       try {
@@ -83,9 +84,9 @@ export class ServedVersion {
       else this.dispose(); // retired while loading
     } catch (error) {
       this.bundle?.dispose();
-      this.error = isAtelierError(error)
-        ? error
-        : new AtelierError('BUNDLE_INVALID', `${this.model} version ${this.version} cannot be loaded: ${(error as Error).message}`);
+      // Clients see this message: it names the version, not where the server keeps its files.
+      const reason = (error as Error).message.replace(/^bundle \S+: /, '').replaceAll(dir ?? '\u0000', 'the bundle');
+      this.error = new AtelierError(isAtelierError(error) ? error.code : 'BUNDLE_INVALID', `${this.model} version ${this.version} cannot be loaded: ${reason}`);
       this.state = 'END';
     }
   }
@@ -321,7 +322,9 @@ export class ModelManager {
   status(target: ModelTarget): ServedVersion[] {
     const entry = this.entries.get(target.model);
     if (!entry) throw new AtelierError('MODEL_NOT_FOUND', `Could not find any versions of model ${target.model}`, { field: 'model' });
-    const all = [...entry.versions.values(), ...entry.retired].sort((a, b) => b.version - a.version);
+    // A version retired and loaded again (asked for by number) is listed once, as it is now.
+    const retired = entry.retired.filter((s) => !entry.versions.has(s.version));
+    const all = [...entry.versions.values(), ...retired].sort((a, b) => b.version - a.version);
     if (target.version === undefined && target.label === undefined) return all;
     const { version } = this.find(target);
     const found = all.filter((s) => s.version === version).slice(0, 1);

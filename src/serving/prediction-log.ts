@@ -19,6 +19,8 @@ export interface LoggedRequest {
   version: number;
   requestId: string;
   columns: Map<string, RawColumn>;
+  /** Inputs of type bool: logged as true/false, so that the import types them as training did. */
+  boolInputs: ReadonlySet<string>;
   rows: number;
   predictions: Prediction[];
 }
@@ -56,7 +58,7 @@ export class PredictionLog {
       const record: Record<string, unknown> = {};
       for (const [name, column] of entry.columns) {
         const v = column[i];
-        record[name] = typeof v === 'number' && !Number.isFinite(v) ? null : v;
+        record[name] = typeof v === 'number' && !Number.isFinite(v) ? null : entry.boolInputs.has(name) && v !== null ? v === 'true' : v;
       }
       const p = entry.predictions[i]!;
       if (typeof p === 'number') record.prediction = p;

@@ -6,7 +6,7 @@ import type { AtelierContext } from '../store/context.js';
 import { DEFAULT_BATCH, type BatchOptions } from './batcher.js';
 import { DataPlane } from './dataplane.js';
 import type { DomainPolicy } from './input-check.js';
-import { parseJsonBody } from './json-body.js';
+import { parseJsonBody, stringifyJsonBody } from './json-body.js';
 import { ServingMetrics } from './metrics.js';
 import { ModelManager } from './model-manager.js';
 import { PredictionLog, type PredictionLogOptions } from './prediction-log.js';
@@ -100,7 +100,8 @@ export async function buildServer(ctx: AtelierContext, options: ServerOptions = 
   const plane = new DataPlane(manager, { timeoutMs: options.timeoutMs, metrics, log });
 
   const app = Fastify({
-    logger: level === 'silent' ? false : { level },
+    // The log goes to stderr: stdout is the command's own output (the address it listens on).
+    logger: level === 'silent' ? false : { level, stream: process.stderr },
     bodyLimit: options.bodyLimit ?? 16 * 1024 * 1024,
     genReqId: (request) => {
       const given = request.headers['x-request-id'];
@@ -110,6 +111,7 @@ export async function buildServer(ctx: AtelierContext, options: ServerOptions = 
 
   // TF Serving reads the body as JSON whatever the content type (curl -d sends form encoding),
   // and accepts bare NaN and Infinity.
+  app.setReplySerializer((payload) => stringifyJsonBody(payload));
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'string' }, (_request, body, done) => {
     try {

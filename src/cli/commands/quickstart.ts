@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { join, relative } from 'node:path';
 import { formatDuration, formatNumber } from '../output.js';
 import { epochProgress } from '../progress.js';
 import { action } from '../runner.js';
@@ -28,6 +29,10 @@ export function registerQuickstart(program: Command): void {
         }
         const { result, server, ctx } = outcome;
         const houses = result.request.body.instances;
+        // Commands that work where quickstart ran: the same launcher (npx runs the local install
+        // from here, not from the workspace) with the workspace named.
+        const ws = relative(process.cwd(), result.workspace) || '.';
+        const here = `npx atelier -w ${ws}`;
         const human = [
           '',
           `Model ${result.model} version ${result.version} (alias ${result.alias}), trained and served in ${formatDuration(result.seconds * 1000)}`,
@@ -36,10 +41,11 @@ export function registerQuickstart(program: Command): void {
           'Two houses, predicted by the server:',
           ...houses.map((h, i) => `  rooms ${h.RM}, lower-status ${h.LSTAT}%, crime ${h.CRIM} → $${formatNumber(result.predictions[i]! * 1000, 0)}`),
           '',
-          'The request that got them:',
+          opts.serve ? 'The request that got them:' : `The request that got them (the server has stopped; \`${here} serve\` starts it again):`,
           `  ${result.curl}`,
           '',
-          opts.serve ? `Serving at ${result.url} until Ctrl-C. In ${result.workspace} try: atelier models list · atelier predict housing housing.csv` : `Next, in ${result.workspace}: npx atelier models list · npx atelier serve · npx atelier predict housing housing.csv`,
+          opts.serve ? `Serving at ${result.url} until Ctrl-C. Next, from this folder:` : 'Next, from this folder:',
+          `  ${here} models list · ${here} predict housing ${join(ws, 'housing.csv')}`,
         ].join('\n');
         const shutdown = async () => {
           await server.close();

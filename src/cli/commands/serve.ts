@@ -115,7 +115,7 @@ export function registerServe(program: Command): void {
     .option('--log-max-mb <mb>', 'start a new log file past this size', '64')
     .option('--domain-policy <policy>', 'values outside the training domain: accept (count them) or reject; or model=policy,...', 'accept')
     .option('--poll-ms <ms>', 'how often to check the registry for alias moves', '500')
-    .option('--log-level <level>', 'request log level on stderr: silent, error, warn, info', 'silent')
+    .option('--log-level <level>', 'server log level on stderr: silent, error (unexpected failures, the default), warn, info (every request)', 'error')
     .action(
       action(async (io, opts: ServeFlags) => {
         const workers = wholeNumber('--workers', opts.workers, 1);
