@@ -147,6 +147,16 @@ describe('computeStatistics', () => {
     assert.equal(s.features.s!.valueCounts!.reduce((x, v) => x + v.count, 0), 80);
   });
 
+  test('values near the largest double: the standard deviation is computed, not an overflow error', async () => {
+    const file = await writeParquet(join(dir, 'huge.parquet'), `SELECT CASE range % 3 WHEN 0 THEN 1e300 WHEN 1 THEN -1e300 ELSE 1.0 END AS x, range::DOUBLE AS y FROM range(30)`);
+    const s = await computeStatistics(file);
+    const x = s.features.x!;
+    assert.ok(Math.abs(x.std! / 8.3045e299 - 1) < 1e-4, `std ${x.std}`);
+    assert.equal(x.max, 1e300);
+    // Ordinary columns keep the plain aggregate.
+    assert.ok(Math.abs(s.features.y!.std! - 8.803408430829505) < 1e-12, `std ${s.features.y!.std}`);
+  });
+
   test('timestamps, decimals, and a column name with quotes', async () => {
     const file = await writeParquet(
       join(dir, 'kinds.parquet'),

@@ -203,6 +203,16 @@ function finiteExpr(column: DatasetColumn): string {
   return column.type === 'float' ? `(CASE WHEN isfinite(${e}) THEN ${e} END)` : e;
 }
 
+/**
+ * stddev_samp that does not fail on huge values: DuckDB raises "out of range" when its sums of
+ * squares overflow (values near 1e300, which a served request can carry). Then the values are
+ * scaled by 2^-600 (exact for such magnitudes) and the result scaled back; otherwise the plain
+ * aggregate, which the filter leaves untouched.
+ */
+function stddevExpr(f: string): string {
+  return `(CASE WHEN max(abs(${f})) >= 1e150 THEN stddev_samp(${f} * ${2 ** -600}) * ${2 ** 600} ELSE stddev_samp(${f}) FILTER (WHERE abs(${f}) < 1e150) END)`;
+}
+
 function mapEntries(value: unknown): { key: unknown; value: unknown }[] {
   if (Array.isArray(value)) return value as { key: unknown; value: unknown }[];
   if (value && typeof value === 'object' && Array.isArray((value as { entries?: unknown }).entries)) {
@@ -264,7 +274,7 @@ export async function computeStatistics(
         select.push(
           `count(${f}) AS ${a('finite')}`,
           `avg(${f}) AS ${a('mean')}`,
-          `stddev_samp(${f}) AS ${a('std')}`,
+          `${stddevExpr(f)} AS ${a('std')}`,
           `min(${f}) AS ${a('min')}`,
           `max(${f}) AS ${a('max')}`,
           `count_if(${x} = 0) AS ${a('zeros')}`,
