@@ -33,6 +33,8 @@ describe('serving: TF Serving REST API', () => {
     const meta = await request(`${url}/v1/models/toy/metadata`);
     assert.equal(meta.status, 200);
     assert.deepEqual(meta.body.model_spec, { name: 'toy', signature_name: '', version: '1' });
+    // As TF Serving: the map's type next to the inner signature_def.
+    assert.equal(meta.body.metadata.signature_def['@type'], 'type.googleapis.com/tensorflow.serving.SignatureDefMap');
     const sig = meta.body.metadata.signature_def.signature_def.serving_default;
     assert.deepEqual(Object.keys(sig.inputs), ['x', 'n', 'color']);
     assert.equal(sig.inputs.x.dtype, 'DT_DOUBLE');

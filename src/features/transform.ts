@@ -256,28 +256,43 @@ export function completeRows(required: string[], columns: Map<string, RawColumn>
 }
 
 /**
+ * How a row may leave an input without a value: `omit` (a numeric feature fills it: null, NaN or
+ * the key left out), `null` (read only by categorical features or derived columns: null goes where
+ * training's NULLs went, an OOV bucket or the SQL's NULL, but a key left out is more likely a
+ * client's slip than a missing value, so it must be there), `none` (a value is required).
+ */
+export type MissingRule = 'omit' | 'null' | 'none';
+
+/** Per transform (worked out once; serving calls rowsToColumns per request). */
+const missingRulesOf = new WeakMap<FittedTransform, Map<string, MissingRule>>();
+
+export function missingRules(fitted: FittedTransform): Map<string, MissingRule> {
+  let rules = missingRulesOf.get(fitted);
+  if (!rules) {
+    rules = new Map(fitted.inputs.map((i) => [i.name, 'null']));
+    // A numeric feature without a fill value needs its input, whatever else reads it.
+    for (const f of fitted.features) {
+      if (f.kind === 'numeric' && rules.has(f.source) && rules.get(f.source) !== 'none') rules.set(f.source, f.fill === null ? 'none' : 'omit');
+    }
+    missingRulesOf.set(fitted, rules);
+  }
+  return rules;
+}
+
+const EXPECTED: Record<FittedTransform['inputs'][number]['dtype'], string> = { int: 'a number', float: 'a number', string: 'a string', bool: 'true or false' };
+
+/** The text a categorical input holds for a JSON value (bool columns hold 'true'/'false', as read from the data), or undefined for the wrong type. */
+function inputText(dtype: 'string' | 'bool', value: unknown): string | undefined {
+  if (dtype === 'bool') return typeof value === 'boolean' ? String(value) : undefined;
+  return typeof value === 'string' ? value : undefined;
+}
+
+/**
  * Checks raw rows (objects keyed by input name) against the transform's inputs and gathers them
  * into columns. Errors name the instance and the feature, and what was expected.
  */
-/** Per transform: the inputs that may be missing (worked out once; serving calls rowsToColumns per request). */
-const missingAllowedOf = new WeakMap<FittedTransform, Set<string>>();
-
-function missingAllowedInputs(fitted: FittedTransform): Set<string> {
-  let allowed = missingAllowedOf.get(fitted);
-  if (!allowed) {
-    // Inputs read only by categorical features or derived columns may be missing: the first have
-    // OOV buckets, the second decide in SQL (a NULL that reaches a numeric feature is refused later).
-    allowed = new Set(fitted.inputs.map((i) => i.name));
-    for (const f of fitted.features) if (f.kind === 'numeric') allowed.delete(f.source);
-    // Numeric inputs with a fill value.
-    for (const f of fitted.features) if (f.kind === 'numeric' && f.fill !== null) allowed.add(f.source);
-    missingAllowedOf.set(fitted, allowed);
-  }
-  return allowed;
-}
-
 export function rowsToColumns(fitted: FittedTransform, rows: unknown[]): Map<string, RawColumn> {
-  const allowed = missingAllowedInputs(fitted);
+  const rules = missingRules(fitted);
   const columns = new Map<string, RawColumn>();
   for (const input of fitted.inputs) {
     columns.set(input.name, input.dtype === 'int' || input.dtype === 'float' ? new Float64Array(rows.length) : new Array<string | null>(rows.length));
@@ -294,38 +309,33 @@ export function rowsToColumns(fitted: FittedTransform, rows: unknown[]): Map<str
       const value = record[input.name];
       const column = columns.get(input.name)!;
       const numeric = input.dtype === 'int' || input.dtype === 'float';
-      const missingAllowed = allowed.has(input.name);
-      if (value === undefined || value === null) {
-        if (!missingAllowed) {
-          throw new AtelierError('INPUT_INVALID', `instance ${i}: missing feature "${input.name}" (expected ${numeric ? 'a number' : 'a string'})`, {
-            row: i,
-            feature: input.name,
-            expected: numeric ? 'number' : 'string',
-          });
+      const rule = rules.get(input.name)!;
+      const facts = { row: i, feature: input.name, expected: numeric ? 'number' : input.dtype };
+      // NaN means missing (TF Serving's token); for a number, the check below names it.
+      if (value === undefined || value === null || (!numeric && Number.isNaN(value))) {
+        if (rule === 'none' || (value === undefined && rule === 'null')) {
+          throw new AtelierError('INPUT_INVALID', `instance ${i}: missing feature "${input.name}" (expected ${EXPECTED[input.dtype]})`, facts);
         }
         column[i] = numeric ? Number.NaN : null;
         continue;
       }
       if (numeric) {
-        if (typeof value !== 'number' || (Number.isNaN(value) && !missingAllowed)) {
+        if (typeof value !== 'number' || (Number.isNaN(value) && rule === 'none')) {
           throw new AtelierError('INPUT_INVALID', `instance ${i}: feature "${input.name}" must be a number${Number.isNaN(value) ? ' (it has no missing-value policy)' : ''}, got ${Number.isNaN(value) ? 'NaN' : JSON.stringify(value)?.slice(0, 40)}`, {
-            row: i,
-            feature: input.name,
-            expected: 'number',
+            ...facts,
             got: typeof value,
           });
         }
         column[i] = value;
       } else {
-        if (typeof value !== 'string' && typeof value !== 'number' && typeof value !== 'boolean') {
-          throw new AtelierError('INPUT_INVALID', `instance ${i}: feature "${input.name}" must be a string, got ${JSON.stringify(value)?.slice(0, 40)}`, {
-            row: i,
-            feature: input.name,
-            expected: 'string',
+        const text = inputText(input.dtype as 'string' | 'bool', value);
+        if (text === undefined) {
+          throw new AtelierError('INPUT_INVALID', `instance ${i}: feature "${input.name}" must be ${EXPECTED[input.dtype]}, got ${JSON.stringify(value)?.slice(0, 40)}`, {
+            ...facts,
             got: typeof value,
           });
         }
-        column[i] = String(value);
+        column[i] = text;
       }
     }
   });

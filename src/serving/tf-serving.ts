@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { AtelierError } from '../core/errors.js';
 import type { LoadedBundle } from '../bundle/load.js';
 import type { SignatureTensor } from '../bundle/format.js';
+import { missingRules } from '../features/transform.js';
 import type { DataPlane, InferResult, ModelTarget } from './dataplane.js';
 
 /**
@@ -36,9 +37,53 @@ function requestObject(body: unknown): Record<string, unknown> {
 
 const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
 
+/** The one signature our metadata lists; TF Serving takes an absent or empty name for it too. */
+const SIGNATURE = 'serving_default';
+
+function checkSignature(request: Record<string, unknown>): void {
+  const name = request.signature_name;
+  if (name === undefined || name === '' || name === SIGNATURE) return;
+  if (typeof name !== 'string') throw new AtelierError('REQUEST_INVALID', `JSON Value: ${show(request)} not formatted correctly. 'signature_name' key must be a string value.`);
+  throw new AtelierError('REQUEST_INVALID', `Serving signature name: ${JSON.stringify(name)} not found in signature def`);
+}
+
+/** TF Serving's JSON form for the bytes of a string: an object with a single "b64" key holding base64. */
+const isB64 = (v: unknown): v is { b64: string } => isObject(v) && typeof v.b64 === 'string' && Object.keys(v).length === 1;
+const BASE64 = /^[A-Za-z0-9+/_-]*={0,2}$/;
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/** Rows with the b64 values of string inputs decoded (to UTF-8 text: categories are text). */
+function decodeB64(rows: unknown[], bundle: LoadedBundle): unknown[] {
+  const strings = bundle.manifest.signature.inputs.filter((t) => t.dtype === 'string').map((t) => t.name);
+  return rows.map((row, i) => {
+    if (!isObject(row) || !strings.some((name) => isB64(row[name]))) return row;
+    const out = { ...row };
+    for (const name of strings) {
+      const value = row[name];
+      if (!isB64(value)) continue;
+      let text: string | undefined;
+      try {
+        if (BASE64.test(value.b64) && value.b64.length % 4 !== 1) text = utf8.decode(Buffer.from(value.b64, 'base64'));
+      } catch {
+        // not UTF-8: refused below
+      }
+      if (text === undefined) throw new AtelierError('INPUT_INVALID', `instance ${i}: feature "${name}": Unable to base64 decode to UTF-8 text`, { row: i, feature: name });
+      out[name] = text;
+    }
+    return out;
+  });
+}
+
 /** The predict body as rows keyed by input name, and which format it came in. */
-export function predictRows(body: unknown, inputNames: string[]): { rows: unknown[]; columnar: boolean } {
+export function predictRows(body: unknown, bundle: LoadedBundle): { rows: unknown[]; columnar: boolean } {
+  const decoded = predictBodyRows(body, bundle);
+  return { rows: decodeB64(decoded.rows, bundle), columnar: decoded.columnar };
+}
+
+function predictBodyRows(body: unknown, bundle: LoadedBundle): { rows: unknown[]; columnar: boolean } {
   const request = requestObject(body);
+  checkSignature(request);
+  const inputNames = bundle.manifest.signature.inputs.map((t) => t.name);
   const hasInstances = 'instances' in request;
   const hasInputs = 'inputs' in request;
   if (hasInstances && hasInputs) {
@@ -48,14 +93,14 @@ export function predictRows(body: unknown, inputNames: string[]): { rows: unknow
     const instances = request.instances;
     if (!Array.isArray(instances)) throw new AtelierError('REQUEST_INVALID', `JSON Value: ${show(body)} Excepting 'instances' to be an list/array`);
     if (instances.length === 0) throw new AtelierError('REQUEST_INVALID', `JSON Value: ${show(body)} No values in 'instances' array`);
-    if (!isObject(instances[0])) {
+    if (!isObject(instances[0]) || isB64(instances[0])) {
       // A plain list: allowed when the signature has one input.
       if (inputNames.length > 1) {
         throw new AtelierError('REQUEST_INVALID', 'instances is a plain list, but expecting list of objects as multiple input tensors required as per tensorinfo_map');
       }
       return {
         rows: instances.map((v, i) => {
-          if (isObject(v)) throw new AtelierError('REQUEST_INVALID', `Expecting value/list but got object at item ${i} of input list`);
+          if (isObject(v) && !isB64(v)) throw new AtelierError('REQUEST_INVALID', `Expecting value/list but got object at item ${i} of input list`);
           return { [inputNames[0]!]: v };
         }),
         columnar: false,
@@ -68,7 +113,7 @@ export function predictRows(body: unknown, inputNames: string[]): { rows: unknow
   }
   if (hasInputs) {
     const inputs = request.inputs;
-    if (!isObject(inputs)) {
+    if (!isObject(inputs) || isB64(inputs)) {
       if (inputNames.length > 1) {
         throw new AtelierError('REQUEST_INVALID', 'inputs is a plain value/list, but expecting an object as multiple input tensors required as per tensorinfo_map');
       }
@@ -76,8 +121,11 @@ export function predictRows(body: unknown, inputNames: string[]): { rows: unknow
       return { rows: values.map((v) => ({ [inputNames[0]!]: v })), columnar: true };
     }
     let n = -1;
+    const rules = missingRules(bundle.transform);
     for (const name of inputNames) {
       const values = inputs[name];
+      // An input the transform fills may be left out, as in the row format.
+      if (values === undefined && rules.get(name) === 'omit') continue;
       if (values === undefined) throw new AtelierError('INPUT_INVALID', `Missing named input: ${name} in 'inputs' object.`, { feature: name });
       if (!Array.isArray(values)) throw new AtelierError('INPUT_INVALID', `input "${name}" must be a list with one value per instance`, { feature: name });
       if (n >= 0 && values.length !== n) {
@@ -94,8 +142,9 @@ export function predictRows(body: unknown, inputNames: string[]): { rows: unknow
 }
 
 /** classify/regress: `examples` (tf.Example-like objects; one-element lists unwrapped) with optional `context` merged into each. */
-export function exampleRows(body: unknown, method: 'classify' | 'regress'): unknown[] {
+export function exampleRows(body: unknown, bundle: LoadedBundle, method: 'classify' | 'regress'): unknown[] {
   const request = requestObject(body);
+  checkSignature(request);
   const unwrap = (example: unknown, where: string): Record<string, unknown> => {
     if (!isObject(example)) throw new AtelierError('REQUEST_INVALID', `Example must be JSON object but got JSON ${Array.isArray(example) ? 'Array' : typeof example} (${where})`);
     const out: Record<string, unknown> = {};
@@ -112,7 +161,7 @@ export function exampleRows(body: unknown, method: 'classify' | 'regress'): unkn
   if (examples === undefined) throw new AtelierError('REQUEST_INVALID', `JSON Value: ${show(body)} When method is ${method}, key 'examples' is expected and was not found`);
   if (!Array.isArray(examples)) throw new AtelierError('REQUEST_INVALID', `JSON Value: ${show(body)} Expecting 'examples' value to be an list/array`);
   if (examples.length === 0) throw new AtelierError('REQUEST_INVALID', `JSON Value: ${show(body)} 'examples' value is an empty array`);
-  return examples.map((e, i) => ({ ...context, ...unwrap(e, `example ${i}`) }));
+  return decodeB64(examples.map((e, i) => ({ ...context, ...unwrap(e, `example ${i}`) })), bundle);
 }
 
 const DTYPES: Record<SignatureTensor['dtype'], string> = { float64: 'DT_DOUBLE', float32: 'DT_FLOAT', int64: 'DT_INT64', string: 'DT_STRING', bool: 'DT_BOOL' };
@@ -127,8 +176,9 @@ function metadataBody(model: string, version: number, signature: { inputs: Signa
     model_spec: { name: model, signature_name: '', version: String(version) },
     metadata: {
       signature_def: {
+        '@type': 'type.googleapis.com/tensorflow.serving.SignatureDefMap',
         signature_def: {
-          serving_default: {
+          [SIGNATURE]: {
             inputs: Object.fromEntries(signature.inputs.map((t) => [t.name, tensor(t)])),
             outputs: Object.fromEntries(signature.outputs.map((t) => [t.name, tensor(t)])),
             method_name: 'tensorflow/serving/predict',
@@ -146,10 +196,6 @@ function predictBody(result: InferResult, columnar: boolean) {
   const rows = predictions as { class: string; probabilities: number[] }[];
   if (!columnar) return { predictions: rows.map((p) => ({ class: p.class, probabilities: p.probabilities })) };
   return { outputs: { class: rows.map((p) => p.class), probabilities: rows.map((p) => p.probabilities) } };
-}
-
-function inputNames(bundle: LoadedBundle): string[] {
-  return bundle.manifest.signature.inputs.map((t) => t.name);
 }
 
 function requestId(request: FastifyRequest): string {
@@ -182,7 +228,7 @@ export function registerTfServingRoutes(app: FastifyInstance, plane: DataPlane):
         api: 'predict',
         requestId: id,
         decode: (bundle) => {
-          const decoded = predictRows(request.body, inputNames(bundle));
+          const decoded = predictRows(request.body, bundle);
           columnar = decoded.columnar;
           return decoded.rows;
         },
@@ -197,7 +243,7 @@ export function registerTfServingRoutes(app: FastifyInstance, plane: DataPlane):
           if (!bundle.manifest.classes) {
             throw new AtelierError('REQUEST_INVALID', `${target.model} is a ${bundle.manifest.task} model; :classify needs a classifier (use :regress or :predict)`);
           }
-          return exampleRows(request.body, 'classify');
+          return exampleRows(request.body, bundle, 'classify');
         },
       });
       const classes = result.bundle.manifest.classes!;
@@ -211,7 +257,7 @@ export function registerTfServingRoutes(app: FastifyInstance, plane: DataPlane):
           if (bundle.manifest.task === 'multiclass') {
             throw new AtelierError('REQUEST_INVALID', `${target.model} is a multiclass model; :regress needs a regression or binary model (use :classify)`);
           }
-          return exampleRows(request.body, 'regress');
+          return exampleRows(request.body, bundle, 'regress');
         },
       });
       // Regression: the value; binary: the probability of the positive (second) class.

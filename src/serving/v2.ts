@@ -1,8 +1,8 @@
-import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { AtelierError } from '../core/errors.js';
 import type { LoadedBundle } from '../bundle/load.js';
 import type { SignatureTensor } from '../bundle/format.js';
+import { missingRules } from '../features/transform.js';
 import type { DataPlane, ModelTarget } from './dataplane.js';
 
 /**
@@ -14,8 +14,19 @@ import type { DataPlane, ModelTarget } from './dataplane.js';
  */
 
 const DATATYPES: Record<SignatureTensor['dtype'], string> = { float64: 'FP64', float32: 'FP32', int64: 'INT64', string: 'BYTES', bool: 'BOOL' };
-const NUMERIC = new Set(['FP16', 'FP32', 'FP64', 'INT8', 'INT16', 'INT32', 'INT64', 'UINT8', 'UINT16', 'UINT32', 'UINT64']);
-const INTEGER = new Set(['INT8', 'INT16', 'INT32', 'INT64', 'UINT8', 'UINT16', 'UINT32', 'UINT64']);
+/** Integer datatypes and their ranges; (U)INT64 within what a JSON number (a double) holds exactly. */
+const RANGES: Record<string, [number, number]> = {
+  INT8: [-128, 127],
+  INT16: [-32768, 32767],
+  INT32: [-(2 ** 31), 2 ** 31 - 1],
+  INT64: [Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER],
+  UINT8: [0, 255],
+  UINT16: [0, 65535],
+  UINT32: [0, 2 ** 32 - 1],
+  UINT64: [0, Number.MAX_SAFE_INTEGER],
+};
+const INTEGER = new Set(Object.keys(RANGES));
+const NUMERIC = new Set(['FP16', 'FP32', 'FP64', ...INTEGER]);
 const KNOWN = new Set([...NUMERIC, 'BOOL', 'BYTES']);
 
 interface RequestTensor {
@@ -41,6 +52,23 @@ function accepts(input: SignatureTensor, datatype: string): boolean {
   if (input.dtype === 'bool') return datatype === 'BOOL';
   if (input.dtype === 'int64') return INTEGER.has(datatype);
   return NUMERIC.has(datatype);
+}
+
+/**
+ * A tensor's values held to its datatype: integers whole and in range, BOOL also as 0 and 1 (some
+ * clients send those). Null and NaN pass as missing, and a value of another JSON type is left to
+ * the input check, which names the instance as for the TF Serving formats.
+ */
+function typedValues(values: unknown[], datatype: string, where: string, feature: string): unknown[] {
+  const range = RANGES[datatype];
+  if (range) {
+    for (const v of values) {
+      if (typeof v !== 'number' || Number.isNaN(v)) continue;
+      if (!Number.isInteger(v)) throw new AtelierError('INPUT_INVALID', `${where}: ${v} is not a whole number; ${datatype} takes integers`, { feature, expected: datatype });
+      if (v < range[0] || v > range[1]) throw new AtelierError('INPUT_INVALID', `${where}: ${v} is outside ${datatype}'s range [${range[0]}, ${range[1]}]`, { feature, expected: datatype });
+    }
+  }
+  return datatype === 'BOOL' ? values.map((v) => (v === 1 ? true : v === 0 ? false : v)) : values;
 }
 
 /** The infer body as rows keyed by input name: one row per entry of each tensor's first dimension. */
@@ -76,8 +104,12 @@ export function inferRows(body: unknown, bundle: LoadedBundle): unknown[] {
     }
     if (rows >= 0 && t.shape[0] !== rows) throw new AtelierError('INPUT_INVALID', `${where}: ${t.shape[0]} rows; the inputs before it have ${rows}`, { feature: t.name });
     rows = t.shape[0]!;
-    columns.set(t.name, values);
+    columns.set(t.name, typedValues(values, t.datatype, where, t.name));
   });
+  // With no rows the input check has no row to miss a feature in: a missing tensor is named here.
+  const rules = missingRules(bundle.transform);
+  const absent = rows === 0 ? [...signature.keys()].find((name) => !columns.has(name) && rules.get(name) !== 'omit') : undefined;
+  if (absent !== undefined) throw new AtelierError('INPUT_INVALID', `missing input "${absent}"; the model takes ${[...signature.keys()].join(', ')}`, { feature: absent });
   return Array.from({ length: rows }, (_v, i) => Object.fromEntries([...columns].map(([name, values]) => [name, values[i]])));
 }
 
@@ -124,7 +156,9 @@ export function registerV2Routes(app: FastifyInstance, plane: DataPlane): void {
 
   const infer = async (request: { params: unknown; body: unknown; id: string }) => {
     const body = request.body as { id?: unknown; outputs?: { name?: unknown }[] } | null;
-    const id = typeof body?.id === 'string' ? body.id : randomUUID();
+    if (body?.id !== undefined && body.id !== null && typeof body.id !== 'string') throw new AtelierError('REQUEST_INVALID', '"id" must be a string');
+    // Without an id, the request's: its x-request-id header, else one generated (server.ts genReqId).
+    const id = typeof body?.id === 'string' ? body.id : request.id;
     const result = await plane.infer(targetOf(request.params as { model: string; version?: string }), {
       api: 'infer',
       requestId: id,
