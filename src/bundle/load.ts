@@ -26,6 +26,8 @@ export interface LoadedBundle {
   predict(rows: unknown[]): Promise<Prediction[]>;
   /** Raw feature columns in (batch and evaluation paths); row-major model outputs out. */
   predictColumns(columns: Map<string, RawColumn>, rows: number): Promise<Float64Array>;
+  /** The same, synchronously (inside a DuckDB scalar function). */
+  predictColumnsSync(columns: Map<string, RawColumn>, rows: number): Float64Array;
   /** Turns row-major model outputs into predictions (numbers, or classes with probabilities). */
   toPredictions(outputs: Float64Array, rows: number): Prediction[];
   dispose(): void;
@@ -66,6 +68,10 @@ class Bundle implements LoadedBundle {
   }
 
   async predictColumns(columns: Map<string, RawColumn>, rows: number): Promise<Float64Array> {
+    return this.predictColumnsSync(columns, rows);
+  }
+
+  predictColumnsSync(columns: Map<string, RawColumn>, rows: number): Float64Array {
     if (rows === 0) return new Float64Array(0);
     return this.model.predict(transformColumns(this.transform, columns, rows));
   }

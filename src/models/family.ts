@@ -58,7 +58,8 @@ export interface FitSummary {
 export interface TrainedModel {
   readonly family: string;
   readonly outputWidth: number;
-  predict(x: Matrix): Promise<Float64Array>;
+  /** Synchronous: batch prediction calls it from inside a DuckDB scan (a scalar function). */
+  predict(x: Matrix): Float64Array;
   /** Writes the family's own files into `dir` (the bundle's model/ folder). */
   save(dir: string): Promise<void>;
   /** Counts and shapes of the learned parameters, for the registry. */

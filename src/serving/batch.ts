@@ -1,4 +1,5 @@
 import { rename, rm } from 'node:fs/promises';
+import type { DuckDBConnection } from '@duckdb/node-api';
 import { resolve } from 'node:path';
 import { AtelierError } from '../core/errors.js';
 import type { LoadedBundle } from '../bundle/load.js';
@@ -9,11 +10,29 @@ import { formatOf, loadSource, resolveSource } from '../data/sources.js';
 import { addedColumns } from './csv-fast-block.js';
 import { predictCsvFast } from './csv-fast-batch.js';
 
-/** Rows in one DuckDB data chunk (its standard vector size). */
-const VECTOR_ROWS = 2048;
+/** The scalar function's column of a classifier's outputs, split into the added columns. */
+const OUTPUTS = '__atelier_outputs';
+
+const numeric = (dtype: string) => dtype === 'int' || dtype === 'float';
+
+/**
+ * Refuses the first row (in file order) with an empty required number, naming its line (the
+ * header is line 1) and the first such feature in it, as the fast path does.
+ */
+async function firstEmptyRequired(con: DuckDBConnection, input: string, names: string[]): Promise<void> {
+  if (names.length === 0) return;
+  const empty = names.map((n) => `${sqlIdent(n)} IS NULL`);
+  const row = (await con.runAndReadAll(`SELECT rowid::DOUBLE AS row, [${empty.join(', ')}] AS empty FROM input WHERE ${empty.join(' OR ')} ORDER BY rowid LIMIT 1`)).getRowObjectsJS()[0] as
+    | { row: number; empty: boolean[] }
+    | undefined;
+  if (!row) return;
+  const line = row.row + 2;
+  const feature = names[row.empty.indexOf(true)]!;
+  throw new AtelierError('INPUT_INVALID', `${input}:${line}: feature "${feature}" is empty; expected a number`, { file: input, line, feature });
+}
 
 export interface BatchPredictOptions {
-  /** Rows read, predicted and written per step (default 10000): memory stays bounded by it. */
+  /** Rows per block of the CSV fast path (default 10000): its memory stays bounded by it. The DuckDB way goes by DuckDB's chunks of 2,048 rows. */
   chunkRows?: number;
   /** Called after each chunk with rows done and rows in all (estimated until the end on the CSV fast path). */
   onProgress?(done: number, total: number): void;
@@ -31,8 +50,8 @@ export interface BatchPredictOptions {
  * The DuckDB path reads a CSV, Parquet or JSON Lines file, predicts it chunk by chunk through the
  * bundle (the same transform and model as online serving), and writes the input columns plus
  * `prediction` (and `probability_<class>` for classifiers) as CSV or Parquet, by the output's
- * extension. DuckDB holds the input and the predictions (spilling to disk past memory); the model
- * sees one chunk at a time. The output is written to a temp file and renamed, so a failure never
+ * extension. DuckDB holds the input (spilling to disk past memory); the model sees one of
+ * DuckDB's chunks at a time, inside the COPY that writes the output. The output is written to a temp file and renamed, so a failure never
  * leaves a half-written file.
  */
 export async function predictFile(bundle: LoadedBundle, input: string, output: string, options: BatchPredictOptions = {}): Promise<{ rows: number }> {
@@ -49,7 +68,7 @@ export async function predictFile(bundle: LoadedBundle, input: string, output: s
   const inputs = bundle.transform.inputs;
   const required = new Set(requiredSources(bundle.transform.features));
   const classes = bundle.manifest.classes;
-  return withDuckDb(async (con, connect) => {
+  return withDuckDb(async (con) => {
     const table = await loadSource(con, source, 'input');
     const types = new Map(table.columns.map((c) => [c.name, c]));
     for (const { name, dtype } of inputs) {
@@ -64,95 +83,69 @@ export async function predictFile(bundle: LoadedBundle, input: string, output: s
     const added = addedColumns(classes);
     const clash = added.find((a) => types.has(a));
     if (clash) throw new AtelierError('INPUT_INVALID', `${input}: already has a column "${clash}", which the output adds`, { file: input, column: clash });
-    await con.run(`CREATE TABLE predictions (${added.map((a, k) => `${sqlIdent(a)} ${classes && k === 0 ? 'VARCHAR' : 'DOUBLE'}`).join(', ')})`);
-    const { DuckDBDataChunk, DOUBLE, VARCHAR } = await import('@duckdb/node-api');
-    // The appender on a connection of its own: its flushes (about every 200,000 rows) run
-    // statements, and a statement on the scan's connection ends the streaming scan there
-    // (every later row then came out without a prediction).
-    const appender = await (await connect()).createAppender('predictions');
-    const outTypes = added.map((_a, k) => (classes && k === 0 ? VARCHAR : DOUBLE));
-    const numeric = (dtype: string) => dtype === 'int' || dtype === 'float';
-    const select = inputs.map(({ name, dtype }) => `CAST(${sqlIdent(name)} AS ${numeric(dtype) ? 'DOUBLE' : 'VARCHAR'})`).join(', ');
+    await firstEmptyRequired(con, input, inputs.filter(({ name, dtype }) => numeric(dtype) && required.has(name)).map((i) => i.name));
     const total = table.rowCount;
-    // One scan in insertion order, read vector by vector (no per-chunk query, no conversion of
-    // whole result sets); predictions go back in as data chunks, and the output pairs the two
-    // tables by position.
-    const result = await con.stream(`SELECT ${select} FROM input`);
-    let start = 0;
-    const fresh = (): { columns: (Float64Array | (string | null)[])[]; rows: number } => ({
-      columns: inputs.map(({ dtype }) => (numeric(dtype) ? new Float64Array(chunkRows) : new Array<string | null>(chunkRows))),
-      rows: 0,
-    });
-    let buffered = fresh();
-    const flush = async () => {
-      const rows = buffered.rows;
-      if (rows === 0) return;
-      const columns = new Map<string, RawColumn>();
-      inputs.forEach(({ name }, j) => {
-        const column = buffered.columns[j]!;
-        columns.set(name, column instanceof Float64Array ? column.subarray(0, rows) : column.slice(0, rows));
-      });
-      const predictions = bundle.toPredictions(await bundle.predictColumns(columns, rows), rows);
-      for (let from = 0; from < rows; from += VECTOR_ROWS) {
-        const n = Math.min(VECTOR_ROWS, rows - from);
-        const chunk = DuckDBDataChunk.create(outTypes, n);
-        if (classes) {
-          const cls = new Array<string>(n);
-          const probabilities = classes.map(() => new Array<number>(n));
-          for (let i = 0; i < n; i++) {
-            const p = predictions[from + i] as { class: string; probabilities: number[] };
-            cls[i] = p.class;
-            p.probabilities.forEach((q, k) => (probabilities[k]![i] = q));
-          }
-          chunk.setColumns([cls, ...probabilities]);
-        } else {
-          chunk.setColumns([predictions.slice(from, from + n) as number[]]);
-        }
-        appender.appendDataChunk(chunk);
-      }
-      start += rows;
-      options.onProgress?.(start, total);
-      buffered = fresh();
-    };
-    for (let chunk = await result.fetchChunk(); chunk && chunk.rowCount > 0; chunk = await result.fetchChunk()) {
-      for (let from = 0; from < chunk.rowCount; ) {
-        const n = Math.min(chunk.rowCount - from, chunkRows - buffered.rows);
-        inputs.forEach(({ name, dtype }, j) => {
-          const vector = chunk.getColumnVector(j);
-          const column = buffered.columns[j]!;
-          if (!numeric(dtype)) {
-            for (let i = 0; i < n; i++) {
-              const v = vector.getItem(from + i);
-              column[buffered.rows + i] = v === null ? null : String(v);
+    const { DuckDBScalarFunction, DOUBLE, VARCHAR, LIST, listValue } = await import('@duckdb/node-api');
+    // The model runs inside the output's COPY as a scalar function over DuckDB's data chunks (2,048
+    // rows), synchronously on this thread while DuckDB's threads read the table and write the
+    // file: no second table, no positional join, and the write overlaps the prediction. A
+    // classifier's function gives [class index, probability per class], split into columns below.
+    let done = 0;
+    let failure: unknown;
+    con.registerScalarFunction(
+      DuckDBScalarFunction.create({
+        name: 'atelier_predict',
+        returnType: classes ? LIST(DOUBLE) : DOUBLE,
+        parameterTypes: inputs.map(({ dtype }) => (numeric(dtype) ? DOUBLE : VARCHAR)),
+        mainFunction: (info, chunk, output) => {
+          try {
+            const n = chunk.rowCount;
+            const columns = new Map<string, RawColumn>();
+            inputs.forEach(({ name, dtype }, j) => {
+              const vector = chunk.getColumnVector(j);
+              if (numeric(dtype)) {
+                const values = new Float64Array(n);
+                for (let i = 0; i < n; i++) values[i] = (vector.getItem(i) as number | null) ?? Number.NaN;
+                columns.set(name, values);
+              } else {
+                const values = new Array<string | null>(n);
+                for (let i = 0; i < n; i++) {
+                  const v = vector.getItem(i);
+                  values[i] = v === null ? null : String(v);
+                }
+                columns.set(name, values);
+              }
+            });
+            const outputs = bundle.predictColumnsSync(columns, n);
+            if (!classes) for (let i = 0; i < n; i++) output.setItem(i, outputs[i]!);
+            else {
+              const predictions = bundle.toPredictions(outputs, n) as { class: string; probabilities: number[] }[];
+              for (let i = 0; i < n; i++) output.setItem(i, listValue([classes.indexOf(predictions[i]!.class), ...predictions[i]!.probabilities]));
             }
-            return;
+            output.flush();
+            done += n;
+            options.onProgress?.(done, total);
+          } catch (error) {
+            failure ??= error;
+            info.setError(String((error as Error).message));
           }
-          const values = column as Float64Array;
-          for (let i = 0; i < n; i++) {
-            const v = vector.getItem(from + i) as number | null;
-            if (v === null && required.has(name)) {
-              const line = start + buffered.rows + i + 2;
-              throw new AtelierError('INPUT_INVALID', `${input}:${line}: feature "${name}" is empty; expected a number`, { file: input, line, feature: name });
-            }
-            values[buffered.rows + i] = v === null ? Number.NaN : v;
-          }
-        });
-        buffered.rows += n;
-        from += n;
-        if (buffered.rows === chunkRows) await flush();
-      }
-    }
-    await flush();
-    appender.closeSync();
+        },
+      }),
+    );
+    const call = `atelier_predict(${inputs.map(({ name, dtype }) => `CAST(${sqlIdent(name)} AS ${numeric(dtype) ? 'DOUBLE' : 'VARCHAR'})`).join(', ')})`;
+    const select = classes
+      ? `SELECT * EXCLUDE (${sqlIdent(OUTPUTS)}), ([${classes.map(sqlString).join(', ')}])[CAST(${sqlIdent(OUTPUTS)}[1] AS INTEGER) + 1] AS ${sqlIdent(added[0]!)}, ${added
+          .slice(1)
+          .map((a, k) => `${sqlIdent(OUTPUTS)}[${k + 2}] AS ${sqlIdent(a)}`)
+          .join(', ')} FROM (SELECT *, ${call} AS ${sqlIdent(OUTPUTS)} FROM input)`
+      : `SELECT *, ${call} AS ${sqlIdent(added[0]!)} FROM input`;
     const temp = `${output}.tmp-${process.pid}`;
     try {
-      await con.run(
-        `COPY (SELECT * FROM input POSITIONAL JOIN predictions) TO ${sqlString(temp)} (FORMAT ${outFormat === 'csv' ? 'CSV, HEADER' : 'PARQUET'})`,
-      );
+      await con.run(`COPY (${select}) TO ${sqlString(temp)} (FORMAT ${outFormat === 'csv' ? 'CSV, HEADER' : 'PARQUET'})`);
       await rename(temp, output);
     } catch (error) {
       await rm(temp, { force: true });
-      throw error;
+      throw failure ?? error;
     }
     return { rows: total };
   });

@@ -17,7 +17,7 @@ export function registerPredict(program: Command): void {
     .argument('[input]', "file with the model's feature columns (or --input)")
     .option('-i, --input <file>', 'input file: .csv, .parquet or .jsonl')
     .option('-o, --output <file>', 'output .csv or .parquet (default: <input>-predictions.csv in this folder)')
-    .option('--chunk-rows <n>', 'rows predicted per step', '10000')
+    .option('--chunk-rows <n>', 'rows per block of the CSV fast path (the DuckDB way goes by its chunks of 2,048)', '10000')
     .action(
       action(async (io, ref: string, positional: string | undefined, opts: { input?: string; output?: string; chunkRows: string }) =>
         withContext(io.globals, async (ctx) => {

@@ -55,7 +55,7 @@ class DnnModel implements TrainedModel {
     this.outputWidth = head.outputs;
   }
 
-  async predict(x: Matrix): Promise<Float64Array> {
+  predict(x: Matrix): Float64Array {
     if (x.rows <= JS_FORWARD_MAX_ROWS && !this.training) {
       if (this.forward === null) this.forward = DenseForward.from(this.network);
       if (this.forward && this.forward.inputs === x.cols) return this.unscaled(this.forward.predict(x.data, x.rows));
@@ -75,7 +75,7 @@ class DnnModel implements TrainedModel {
   }
 
   /** Predictions through TF.js's own predict (every network; the reference the faster paths are held to). */
-  predictTf(x: Matrix): Promise<Float64Array> {
+  predictTf(x: Matrix): Float64Array {
     const width = this.outputWidth;
     const out = new Float64Array(x.rows * width);
     for (let start = 0; start < x.rows; start += PREDICT_BATCH) {
@@ -87,7 +87,7 @@ class DnnModel implements TrainedModel {
       });
       for (let i = 0; i < rows * width; i++) out[start * width + i] = raw[i]! * this.target.std + this.target.mean;
     }
-    return Promise.resolve(out);
+    return out;
   }
 
   async save(dir: string): Promise<void> {

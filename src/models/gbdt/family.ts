@@ -17,7 +17,7 @@ class GbdtTrained implements TrainedModel {
     readonly outputWidth: number,
   ) {}
 
-  async predict(x: Matrix): Promise<Float64Array> {
+  predict(x: Matrix): Float64Array {
     return this.model.predict(x);
   }
 

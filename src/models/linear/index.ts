@@ -84,7 +84,7 @@ export const linearFamily: ModelFamily<LinearParams> = {
       let evalLoss: number | undefined;
       if (evalSet) {
         const probe = new LinearModel(task, numClasses, train.x.cols, weights, intercepts, fitInfo('', epoch, false));
-        evalLoss = taskLoss(task, probe.predictSync(evalSet.x), outputs, evalSet.y).value;
+        evalLoss = taskLoss(task, probe.predict(evalSet.x), outputs, evalSet.y).value;
       }
       input.onEpoch({ epoch, epochs, trainLoss, evalLoss, lossName });
     };

@@ -60,11 +60,7 @@ export class LinearModel implements TrainedModel {
     return { outputs: this.outputWidth, features: this.features, weights: this.weights.slice(), intercepts: this.intercepts.slice() };
   }
 
-  async predict(x: Matrix): Promise<Float64Array> {
-    return this.predictSync(x);
-  }
-
-  predictSync(x: Matrix): Float64Array {
+  predict(x: Matrix): Float64Array {
     const p = this.features;
     if (x.cols !== p) throw new AtelierError('INPUT_INVALID', `the linear model expects ${p} features, got ${x.cols}`, { expected: String(p), got: String(x.cols) });
     const k = this.outputWidth;

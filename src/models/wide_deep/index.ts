@@ -69,7 +69,7 @@ export class WideDeepModel implements TrainedModel {
     });
   }
 
-  async predict(x: Matrix): Promise<Float64Array> {
+  predict(x: Matrix): Float64Array {
     if (x.cols !== this.meta.plan.cols) {
       throw new AtelierError('INPUT_INVALID', `wide_deep model expects ${this.meta.plan.cols} input columns, got ${x.cols}`);
     }
