@@ -239,6 +239,44 @@ describe('batch fast path: the same predictions as the DuckDB path', () => {
     }
   });
 
+  test('CSV to Parquet streams through the model in one pass: the rows, types and predictions of the table way, and its errors', async () => {
+    const rows = inputRows(5000);
+    const input = join(ws, 'to-parquet.csv');
+    writeFileSync(input, `name,a,b,c,id\n${rows.map((r, i) => `row ${i},${r.a},${r.b},${r.c},${i}`).join('\n')}\n`);
+    const dir = tempDir('atelier-stream-');
+    const parquet = async (file: string) => (await con.runAndReadAll(`SELECT * FROM read_parquet(${q(file)})`)).getRowObjectsJson();
+    const types = async (file: string) => (await con.runAndReadAll(`DESCRIBE SELECT * FROM read_parquet(${q(file)})`)).getRowObjectsJson().map((r) => `${r.column_name} ${r.column_type}`);
+    for (const name of ['reg', 'cls', 'lin']) {
+      const progress: number[] = [];
+      const streamed = await predictFile(bundles[name]!, input, join(dir, `${name}-s.parquet`), { onProgress: (done) => progress.push(done) });
+      const table = await predictFile(bundles[name]!, input, join(dir, `${name}-t.parquet`), { stream: false });
+      assert.equal(streamed.rows, 5000);
+      assert.equal(table.rows, 5000);
+      assert.equal(progress.at(-1), 5000);
+      assert.deepEqual(await types(join(dir, `${name}-s.parquet`)), await types(join(dir, `${name}-t.parquet`)));
+      assert.deepEqual(await parquet(join(dir, `${name}-s.parquet`)), await parquet(join(dir, `${name}-t.parquet`)));
+    }
+    // Errors: an empty required cell, a ragged row, a text column of mostly numbers; nothing written.
+    const lines = rows.slice(0, 300).map((r) => `${r.a},${r.b},${r.c}`);
+    const bad = {
+      empty: `a,b,c\n${lines.map((l, i) => (i === 233 ? l.replace(/,[^,]*,/, ',,') : l)).join('\n')}\n`,
+      ragged: `a,b,c\n${lines.map((l, i) => (i === 120 ? `${l},9` : l)).join('\n')}\n`,
+      mixed: `a,b,c,code\n${lines.map((l, i) => `${l},${i === 180 ? 'x12' : i}`).join('\n')}\n`,
+    };
+    for (const [kind, text] of Object.entries(bad)) {
+      const file = join(ws, `bad-${kind}.csv`);
+      writeFileSync(file, text);
+      const out = join(dir, `bad-${kind}.parquet`);
+      const streamed = await predictFile(bundles.reg!, file, out).catch((e: unknown) => e as AtelierError);
+      const table = await predictFile(bundles.reg!, file, out, { stream: false }).catch((e: unknown) => e as AtelierError);
+      assert.ok(streamed instanceof Error && table instanceof Error, kind);
+      assert.equal(streamed.message, table.message, kind);
+      assert.match(streamed.message, new RegExp(`^${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`), kind);
+      assert.throws(() => readFileSync(out), /ENOENT/);
+      assert.throws(() => readFileSync(`${out}.tmp-${process.pid}`), /ENOENT/);
+    }
+  });
+
   test('the DuckDB path predicts every row past its appender\'s first flush (about 200,000 rows)', async () => {
     const n = 250_000;
     const r = seededRandom(3);

@@ -81,11 +81,25 @@ export interface CsvTable {
 }
 
 /**
+ * What a streamed load writes besides the file's columns: `select` rewrites the SELECT over the
+ * file (given the columns DuckDB reads in it) into the one streamed to the Parquet file; the
+ * columns it adds (`added`) are not checked as the file's. Batch prediction adds its predictions
+ * this way, in the same pass over the file.
+ */
+export interface CsvProjection {
+  select(read: string, columns: DatasetColumn[]): string;
+  added: string[];
+  /** The Parquet codec (default zstd, the smaller files datasets are kept in; snappy writes faster). */
+  compression?: 'zstd' | 'snappy';
+}
+
+/**
  * Loads a CSV file into a DuckDB table, checking what DuckDB would otherwise guess around:
  * the header (empty or duplicate names), ragged rows and broken quoting (named by line), an
- * empty file or a header with no rows.
+ * empty file or a header with no rows. With `parquet`, the rows stream into that file instead
+ * (through `projection`, when given) and `table` is a view over it.
  */
-export async function loadCsv(con: DuckDBConnection, file: string, table = 'input', parquet?: string): Promise<CsvTable> {
+export async function loadCsv(con: DuckDBConnection, file: string, table = 'input', parquet?: string, projection?: CsvProjection): Promise<CsvTable> {
   if (!existsSync(file) || !statSync(file).isFile()) throw new AtelierError('FILE_NOT_FOUND', `${file}: no such file`, { file });
   if (statSync(file).size === 0) throw new AtelierError('CSV_INVALID', `${file}: the file is empty; expected a header line and rows`, { file });
   const header = (await firstLine(file)).replace(/^\uFEFF/, '');
@@ -113,7 +127,8 @@ export async function loadCsv(con: DuckDBConnection, file: string, table = 'inpu
     if (parquet) {
       // Large imports stream straight to Parquet (bounded memory); the checks below then read
       // the Parquet file, which is columnar and fast, through a view with the same row order.
-      await con.run(`COPY (${read}) TO ${sqlString(parquet)} (FORMAT parquet, COMPRESSION zstd)`);
+      const select = projection ? projection.select(read, describeColumns(await con.runAndReadAll(`DESCRIBE ${read}`))) : read;
+      await con.run(`COPY (${select}) TO ${sqlString(parquet)} (FORMAT parquet, COMPRESSION ${projection?.compression ?? 'zstd'})`);
       await con.run(
         `CREATE OR REPLACE VIEW ${sqlIdent(table)} AS SELECT * EXCLUDE (file_row_number), file_row_number AS ${sqlIdent(ROW_NUMBER)} FROM read_parquet(${sqlString(parquet)}, file_row_number=true)`,
       );
@@ -121,6 +136,7 @@ export async function loadCsv(con: DuckDBConnection, file: string, table = 'inpu
       await con.run(`CREATE OR REPLACE TABLE ${sqlIdent(table)} AS ${read}`);
     }
   } catch (error) {
+    if (error instanceof AtelierError) throw error; // the projection's own
     // DuckDB's sniffer gives up without a line number; find the first bad record ourselves.
     const problem = await locateCsvProblem(file, delimiter, names.length);
     if (problem) throw new AtelierError('CSV_INVALID', `${file}:${problem.line}: ${problem.message}`, { file, line: problem.line });
@@ -143,17 +159,22 @@ export async function loadCsv(con: DuckDBConnection, file: string, table = 'inpu
         : `${String(reject.error_type).toLowerCase()}${column ? ` in column "${column}"` : ''}: ${message}`;
     throw new AtelierError('CSV_INVALID', `${file}:${line}: ${detail}`, { file, line, column, expected: `${names.length} columns` });
   }
-  const described = await con.runAndReadAll(`DESCRIBE ${sqlIdent(table)}`);
-  const columns = described.getRowObjectsJS().filter((r) => r.column_name !== ROW_NUMBER).map((r) => ({
-    name: String(r.column_name),
-    sourceType: String(r.column_type),
-    type: logicalType(String(r.column_type)),
-  }));
+  const added = new Set(projection?.added ?? []);
+  const columns = describeColumns(await con.runAndReadAll(`DESCRIBE ${sqlIdent(table)}`)).filter((c) => !added.has(c.name));
   await refuseMixedColumns(con, file, table, columns, parquet ? sqlIdent(ROW_NUMBER) : 'rowid');
   const counted = await con.runAndReadAll(`SELECT count(*) AS n FROM ${sqlIdent(table)}`);
   const rowCount = Number(counted.getRowObjectsJS()[0]!.n);
   if (rowCount === 0) throw new AtelierError('CSV_INVALID', `${file}: the file has a header but no rows`, { file, line: 2 });
   return { table, columns, rowCount };
+}
+
+/** The columns of a DESCRIBE result (the row-number column of a streamed load left out). */
+function describeColumns(described: { getRowObjectsJS(): Record<string, unknown>[] }): DatasetColumn[] {
+  return described.getRowObjectsJS().filter((r) => r.column_name !== ROW_NUMBER).map((r) => ({
+    name: String(r.column_name),
+    sourceType: String(r.column_type),
+    type: logicalType(String(r.column_type)),
+  }));
 }
 
 /**
