@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { AtelierError } from '../core/errors.js';
 import { rowsToColumns, transformColumns, TRANSFORM_FORMAT_VERSIONS, type FittedTransform, type RawColumn } from '../features/transform.js';
-import type { TrainedModel } from '../models/family.js';
+import type { PredictOptions, TrainedModel } from '../models/family.js';
 import { modelFamily } from '../models/registry.js';
 import { verifyBundle, type BundleManifest } from './format.js';
 
@@ -25,9 +25,9 @@ export interface LoadedBundle {
   /** Raw rows (objects keyed by feature name) in, one prediction per row out. */
   predict(rows: unknown[]): Promise<Prediction[]>;
   /** Raw feature columns in (batch and evaluation paths); row-major model outputs out. */
-  predictColumns(columns: Map<string, RawColumn>, rows: number): Promise<Float64Array>;
+  predictColumns(columns: Map<string, RawColumn>, rows: number, options?: PredictOptions): Promise<Float64Array>;
   /** The same, synchronously (inside a DuckDB scalar function). */
-  predictColumnsSync(columns: Map<string, RawColumn>, rows: number): Float64Array;
+  predictColumnsSync(columns: Map<string, RawColumn>, rows: number, options?: PredictOptions): Float64Array;
   /** Turns row-major model outputs into predictions (numbers, or classes with probabilities). */
   toPredictions(outputs: Float64Array, rows: number): Prediction[];
   dispose(): void;
@@ -67,13 +67,13 @@ class Bundle implements LoadedBundle {
     return out;
   }
 
-  async predictColumns(columns: Map<string, RawColumn>, rows: number): Promise<Float64Array> {
-    return this.predictColumnsSync(columns, rows);
+  async predictColumns(columns: Map<string, RawColumn>, rows: number, options?: PredictOptions): Promise<Float64Array> {
+    return this.predictColumnsSync(columns, rows, options);
   }
 
-  predictColumnsSync(columns: Map<string, RawColumn>, rows: number): Float64Array {
+  predictColumnsSync(columns: Map<string, RawColumn>, rows: number, options?: PredictOptions): Float64Array {
     if (rows === 0) return new Float64Array(0);
-    return this.model.predict(transformColumns(this.transform, columns, rows));
+    return this.model.predict(transformColumns(this.transform, columns, rows), options);
   }
 
   dispose(): void {

@@ -28,6 +28,7 @@ export const ERROR_CODES = {
   WORKSPACE_NOT_FOUND: { status: 500, exit: 1, summary: 'No atelier.yaml in this folder or above it.' },
   WORKSPACE_EXISTS: { status: 409, exit: 1, summary: 'The folder already holds a workspace.' },
   FILE_NOT_FOUND: { status: 404, exit: 1, summary: 'A file named on the command line or in a config does not exist.' },
+  FILE_UNREADABLE: { status: 403, exit: 1, summary: 'A file exists but this process may not read it.' },
   CSV_INVALID: { status: 400, exit: 1, summary: 'A CSV file cannot be read: ragged row, broken quoting, empty file, bad header.' },
   DATA_FILE_INVALID: { status: 400, exit: 1, summary: 'A Parquet or JSON Lines file cannot be read, or files imported together disagree.' },
   DATA_ANOMALIES: { status: 400, exit: 1, summary: 'Training refused: the data breaks its schema (override with --allow-anomalies).' },

@@ -102,7 +102,13 @@ export interface CsvProjection {
 export async function loadCsv(con: DuckDBConnection, file: string, table = 'input', parquet?: string, projection?: CsvProjection): Promise<CsvTable> {
   if (!existsSync(file) || !statSync(file).isFile()) throw new AtelierError('FILE_NOT_FOUND', `${file}: no such file`, { file });
   if (statSync(file).size === 0) throw new AtelierError('CSV_INVALID', `${file}: the file is empty; expected a header line and rows`, { file });
-  const header = (await firstLine(file)).replace(/^\uFEFF/, '');
+  let header: string;
+  try {
+    header = (await firstLine(file)).replace(/^\uFEFF/, '');
+  } catch (error) {
+    // A .gz that is not gzip ("incorrect header check"), or a file that vanished.
+    throw new AtelierError('CSV_INVALID', `${file}: cannot be read${file.endsWith('.gz') ? ' as gzip' : ''}: ${(error as Error).message}`, { file });
+  }
   if (header.trim() === '') throw new AtelierError('CSV_INVALID', `${file}:1: the header line is empty`, { file, line: 1 });
   const delimiter = detectDelimiter(header);
   const names = splitHeader(header, delimiter);

@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { accessSync, constants, existsSync, readdirSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { AtelierError } from '../core/errors.js';
@@ -65,6 +65,13 @@ export function resolveSource(input: string): Source {
     throw new AtelierError('FILE_NOT_FOUND', `${input}: no such file`, { file: input });
   }
   files = files.filter((f) => statSync(f).isFile()).sort();
+  for (const f of files) {
+    try {
+      accessSync(f, constants.R_OK);
+    } catch {
+      throw new AtelierError('FILE_UNREADABLE', `${f}: cannot be read (permission denied)`, { file: f });
+    }
+  }
   const formats = new Set(files.map((f) => formatOf(f) ?? 'csv'));
   if (formats.size > 1) {
     throw new AtelierError('DATA_FILE_INVALID', `${input}: mixes formats (${[...formats].join(', ')}); import one format at a time`, { file: input });

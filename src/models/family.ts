@@ -50,6 +50,15 @@ export interface FitSummary {
   stoppedEarly: boolean;
 }
 
+export interface PredictOptions {
+  /**
+   * One code path whatever the number of rows, so that a row's answer does not depend on the
+   * batch it falls in (batch prediction's last chunk is short). Otherwise a family may answer
+   * small batches another way (the DNN's forward pass in JavaScript, to float32 rounding).
+   */
+  uniform?: boolean;
+}
+
 /**
  * A trained model of any family: what bundles load and what serving calls. `predict` returns
  * `rows * outputWidth` values, row-major: the prediction (regression), the probability of the
@@ -59,7 +68,7 @@ export interface TrainedModel {
   readonly family: string;
   readonly outputWidth: number;
   /** Synchronous: batch prediction calls it from inside a DuckDB scan (a scalar function). */
-  predict(x: Matrix): Float64Array;
+  predict(x: Matrix, options?: PredictOptions): Float64Array;
   /** Writes the family's own files into `dir` (the bundle's model/ folder). */
   save(dir: string): Promise<void>;
   /** Counts and shapes of the learned parameters, for the registry. */

@@ -1,13 +1,14 @@
 import { open, rename, rm } from 'node:fs/promises';
 import type { DuckDBConnection } from '@duckdb/node-api';
-import { resolve } from 'node:path';
+import { existsSync, statSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { AtelierError } from '../core/errors.js';
 import type { LoadedBundle } from '../bundle/load.js';
 import { requiredSources, type RawColumn } from '../features/transform.js';
 import { isNumeric } from '../data/column-types.js';
 import { sqlIdent, sqlString, withDuckDb } from '../data/duckdb.js';
 import { loadCsv, ROW_NUMBER } from '../data/csv.js';
-import { formatOf, loadSource, resolveSource } from '../data/sources.js';
+import { loadSource, resolveSource, type Source } from '../data/sources.js';
 import type { DatasetColumn } from '../store/types.js';
 import { addedColumns } from './csv-fast-block.js';
 import { predictCsvFast } from './csv-fast-batch.js';
@@ -21,16 +22,16 @@ const numeric = (dtype: string) => dtype === 'int' || dtype === 'float';
  * Refuses the first row (in file order) with an empty required number, naming its line (the
  * header is line 1) and the first such feature in it, as the fast path does.
  */
-async function firstEmptyRequired(con: DuckDBConnection, input: string, names: string[], rowNumber: string): Promise<void> {
+async function firstEmptyRequired(con: DuckDBConnection, input: string, source: Source, names: string[], rowNumber: string): Promise<void> {
   if (names.length === 0) return;
   const empty = names.map((n) => `${sqlIdent(n)} IS NULL`);
   const row = (await con.runAndReadAll(`SELECT ${rowNumber}::DOUBLE AS row, [${empty.join(', ')}] AS empty FROM input WHERE ${empty.join(' OR ')} ORDER BY ${rowNumber} LIMIT 1`)).getRowObjectsJS()[0] as
     | { row: number; empty: boolean[] }
     | undefined;
   if (!row) return;
-  const line = row.row + 2;
   const feature = names[row.empty.indexOf(true)]!;
-  throw new AtelierError('INPUT_INVALID', `${input}:${line}: feature "${feature}" is empty; expected a number`, { file: input, line, feature });
+  const place = rowPlace(input, source, row.row);
+  throw new AtelierError('INPUT_INVALID', `${place.text}: feature "${feature}" is empty; expected a number`, { ...place.facts, feature });
 }
 
 export interface BatchPredictOptions {
@@ -59,9 +60,12 @@ export interface BatchPredictOptions {
  * leaves a half-written file.
  */
 export async function predictFile(bundle: LoadedBundle, input: string, output: string, options: BatchPredictOptions = {}): Promise<{ rows: number }> {
-  const outFormat = formatOf(output);
-  if (outFormat !== 'csv' && outFormat !== 'parquet') {
-    throw new AtelierError('USAGE', `${output}: the output must end in .csv or .parquet`, { file: output, field: 'output' });
+  // Exactly .csv or .parquet: a .csv.gz, .tsv or .txt name would get a plain comma-separated file.
+  const outFormat = /\.csv$/i.test(output) ? 'csv' : /\.parquet$/i.test(output) ? 'parquet' : undefined;
+  if (!outFormat) throw new AtelierError('USAGE', `${output}: the output must end in .csv or .parquet`, { file: output, field: 'output' });
+  const folder = dirname(resolve(output));
+  if (!existsSync(folder) || !statSync(folder).isDirectory()) {
+    throw new AtelierError('FILE_NOT_FOUND', `${output}: no folder ${folder} to write the output in`, { file: output, field: 'output' });
   }
   const chunkRows = options.chunkRows ?? 10_000;
   const source = resolveSource(input);
@@ -96,22 +100,26 @@ export async function predictFile(bundle: LoadedBundle, input: string, output: s
               return model.select(`(${read})`);
             },
           });
-          await firstEmptyRequired(con, input, requiredNumbers, sqlIdent(ROW_NUMBER));
+          await checkBoolValues(con, input, source, inputs, loaded.columns, sqlIdent(ROW_NUMBER));
+          await firstEmptyRequired(con, input, source, requiredNumbers, sqlIdent(ROW_NUMBER));
           await rename(temp, output);
           return { rows: loaded.rowCount };
-        } catch (error) {
+        } catch {
+          // The table way below checks in the import's order (rows, then types, then the model's
+          // columns) and gives that error, naming its line; a chunk the model refused (an empty
+          // required number) is found there by row. Failures are rare; the second pass is fine.
           await rm(temp, { force: true });
-          if (!model.failure()) throw error;
-          // The model refused a chunk (an empty required number, say): the table way below finds
-          // the row and names its line.
           model.reset();
           done = 0;
+          // What the first pass left: the view over its output and the import's rejects tables.
+          await con.run('DROP VIEW IF EXISTS input; DROP TABLE IF EXISTS input_rejects; DROP TABLE IF EXISTS input_scans');
         }
       }
       const table = await loadSource(con, source, 'input');
       total = table.rowCount;
+      await checkBoolValues(con, input, source, inputs, table.columns, 'rowid');
       checkColumns(input, inputs, added, table.columns);
-      await firstEmptyRequired(con, input, requiredNumbers, 'rowid');
+      await firstEmptyRequired(con, input, source, requiredNumbers, 'rowid');
       await con.run(`COPY (${model.select('input')}) TO ${sqlString(temp)} (FORMAT ${outFormat === 'csv' ? 'CSV, HEADER' : 'PARQUET'})`);
       await rename(temp, output);
       return { rows: total };
@@ -122,7 +130,10 @@ export async function predictFile(bundle: LoadedBundle, input: string, output: s
   });
 }
 
-/** Refuses an input file without the model's columns, with text where it needs numbers, or with a column the output adds. */
+/**
+ * Refuses an input file without the model's columns, with text where it needs numbers, with
+ * anything but true/false (or 0/1) where it needs a bool, or with a column the output adds.
+ */
 function checkColumns(input: string, inputs: LoadedBundle['transform']['inputs'], added: string[], columns: DatasetColumn[]): void {
   const types = new Map(columns.map((c) => [c.name, c]));
   for (const { name, dtype } of inputs) {
@@ -133,9 +144,45 @@ function checkColumns(input: string, inputs: LoadedBundle['transform']['inputs']
     if (numeric(dtype) && !isNumeric(column.type)) {
       throw new AtelierError('INPUT_INVALID', `${input}: column "${name}" holds ${column.type} values; expected numbers`, { file: input, feature: name, column: name, expected: 'number' });
     }
+    if (dtype === 'bool' && column.type !== 'bool' && column.type !== 'int') {
+      throw new AtelierError('INPUT_INVALID', `${input}: column "${name}" holds ${column.type} values; expected true or false`, { file: input, feature: name, column: name, expected: 'bool' });
+    }
   }
-  const clash = added.find((a) => types.has(a));
-  if (clash) throw new AtelierError('INPUT_INVALID', `${input}: already has a column "${clash}", which the output adds`, { file: input, column: clash });
+  // DuckDB's column names ignore case: "Prediction" would clash with the added "prediction".
+  for (const a of added) {
+    const clash = columns.find((c) => c.name.toLowerCase() === a.toLowerCase());
+    if (clash) throw new AtelierError('INPUT_INVALID', `${input}: already has a column "${clash.name}", which the output adds`, { file: input, column: clash.name });
+  }
+}
+
+/** Where a row is, for an error: a line of one CSV (after its header) or JSON Lines file, else a row number. */
+function rowPlace(input: string, source: Source, row: number): { text: string; facts: Record<string, unknown> } {
+  if (source.files.length === 1 && source.format !== 'parquet') {
+    const line = row + (source.format === 'csv' ? 2 : 1);
+    return { text: `${input}:${line}`, facts: { file: input, line } };
+  }
+  return { text: `${input}: row ${row + 1}${source.files.length > 1 ? ' of its files in name order' : ''}`, facts: { file: input, row: row + 1 } };
+}
+
+/**
+ * The values the column types do not settle, checked over the rows: a bool input held as text
+ * (DuckDB typed the column VARCHAR, so some value is not true/false) or as integers other than
+ * 0 and 1. Names the first such row.
+ */
+async function checkBoolValues(con: DuckDBConnection, input: string, source: Source, inputs: LoadedBundle['transform']['inputs'], columns: DatasetColumn[], rowNumber: string): Promise<void> {
+  const types = new Map(columns.map((c) => [c.name, c.type]));
+  for (const { name, dtype } of inputs) {
+    const type = types.get(name);
+    if (dtype !== 'bool' || type === 'bool' || type === undefined) continue;
+    const x = sqlIdent(name);
+    const bad = type === 'int' ? `${x} NOT IN (0, 1)` : `lower(CAST(${x} AS VARCHAR)) NOT IN ('true', 'false')`;
+    const row = (await con.runAndReadAll(`SELECT ${rowNumber}::DOUBLE AS row, CAST(${x} AS VARCHAR) AS value FROM input WHERE ${x} IS NOT NULL AND ${bad} ORDER BY ${rowNumber} LIMIT 1`)).getRowObjectsJS()[0] as
+      | { row: number; value: string }
+      | undefined;
+    if (!row) continue;
+    const place = rowPlace(input, source, row.row);
+    throw new AtelierError('INPUT_INVALID', `${place.text}: feature "${name}" is ${JSON.stringify(row.value)}; expected true or false (or 1 and 0)`, { ...place.facts, feature: name, expected: 'bool' });
+  }
 }
 
 /** About how many rows a CSV file holds, from its size and the length of its first lines (for the progress). */
@@ -213,7 +260,7 @@ async function registerPredictFunction(con: DuckDBConnection, bundle: LoadedBund
               columns.set(name, values);
             }
           });
-          const outputs = bundle.predictColumnsSync(columns, n);
+          const outputs = bundle.predictColumnsSync(columns, n, { uniform: true });
           if (!classes) for (let i = 0; i < n; i++) output.setItem(i, outputs[i]!);
           else {
             const predictions = bundle.toPredictions(outputs, n) as { class: string; probabilities: number[] }[];
@@ -228,7 +275,10 @@ async function registerPredictFunction(con: DuckDBConnection, bundle: LoadedBund
       },
     }),
   );
-  const call = `atelier_predict(${inputs.map(({ name, dtype }) => `CAST(${sqlIdent(name)} AS ${numeric(dtype) ? 'DOUBLE' : 'VARCHAR'})`).join(', ')})`;
+  // Bool inputs reach the model as 'true'/'false' text (as rows give them), from BOOLEAN or 0/1 columns.
+  const argument = (name: string, dtype: string) =>
+    numeric(dtype) ? `CAST(${sqlIdent(name)} AS DOUBLE)` : dtype === 'bool' ? `CAST(CAST(${sqlIdent(name)} AS BOOLEAN) AS VARCHAR)` : `CAST(${sqlIdent(name)} AS VARCHAR)`;
+  const call = `atelier_predict(${inputs.map(({ name, dtype }) => argument(name, dtype)).join(', ')})`;
   const outputsColumn = sqlIdent(OUTPUTS);
   return {
     select: (from: string) =>

@@ -88,7 +88,23 @@ function workerRunner(bundle: LoadedBundle, layout: CsvLayout, threads: number):
       });
     },
     async close() {
-      await Promise.all(workers.map((w) => w.terminate()));
+      // Asked to end, not terminated: terminating a worker while V8 still has work of its own
+      // queued (a wasm tier-up, say) aborted Node 20 now and then (NodePlatform::ForIsolate). A
+      // worker finishes the block in hand, closes its port and its thread ends; terminate() only
+      // for one that has not ended after a few seconds.
+      await Promise.all(
+        workers.map(
+          (w) =>
+            new Promise<void>((resolve) => {
+              const timer = setTimeout(() => void w.terminate().then(() => resolve()), 5000);
+              w.once('exit', () => {
+                clearTimeout(timer);
+                resolve();
+              });
+              w.postMessage({ close: true });
+            }),
+        ),
+      );
     },
   };
 }

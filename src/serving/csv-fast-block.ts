@@ -51,7 +51,9 @@ export async function predictBlock(bundle: LoadedBundle, layout: CsvLayout, bloc
   const { rows, present, passThrough, emptyRow, emptyInput } = parsed;
   if (emptyRow >= 0) return { rows, output: new Uint8Array(0), present, passThrough, emptyRow, emptyInput };
   const columns = new Map<string, RawColumn>(layout.inputs.map(({ name }, k) => [name, parsed.columns[k]!]));
-  const outputs = await bundle.predictColumns(columns, rows);
+  // One code path for every block size: the last block is short, and a row's answer must not
+  // depend on the block it fell in, nor on the way (DuckDB's chunks give the same).
+  const outputs = await bundle.predictColumns(columns, rows, { uniform: true });
   const text = suffixes(bundle, outputs, rows);
   const ascii = !bundle.manifest.classes || bundle.manifest.classes.every((c) => /^[\x20-\x7e]*$/.test(c));
   const { bytes, lineStart, lineEnd } = parsed;

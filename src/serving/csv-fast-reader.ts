@@ -37,7 +37,9 @@ export function csvLayout(header: string, inputs: { name: string; dtype: string 
     if (name === '' || name !== name.trim() || seen.has(name)) throw new Unreadable(`header name ${JSON.stringify(name)}`);
     seen.add(name);
   }
-  for (const name of added) if (seen.has(name)) throw new Unreadable(`the input has a column "${name}"`);
+  // DuckDB's column names ignore case: "Prediction" would clash with the added "prediction".
+  const lower = new Set(names.map((n) => n.toLowerCase()));
+  for (const name of added) if (lower.has(name.toLowerCase())) throw new Unreadable(`the input has a column "${name}"`);
   const role = new Int32Array(names.length).fill(-1);
   inputs.forEach(({ name, dtype }, k) => {
     const field = names.indexOf(name);

@@ -23,7 +23,14 @@ if (!port) throw new Error('batch worker: not started as a worker thread');
 const { bundleDir, layout } = workerData as WorkerStart;
 const bundle = loadBundle(bundleDir);
 
-port.on('message', ({ id, block, expectedRows }: BlockRequest) => {
+port.on('message', (message: BlockRequest | { close: true }) => {
+  // The last message: once the blocks before it are answered, the port closes and the thread ends.
+  if ('close' in message) {
+    const close = () => setImmediate(() => port.close());
+    bundle.then(close, close);
+    return;
+  }
+  const { id, block, expectedRows } = message;
   bundle
     .then((b) => predictBlock(b, layout, block, expectedRows))
     .then(

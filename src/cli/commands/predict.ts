@@ -21,6 +21,9 @@ export function registerPredict(program: Command): void {
     .action(
       action(async (io, ref: string, positional: string | undefined, opts: { input?: string; output?: string; chunkRows: string }) =>
         withContext(io.globals, async (ctx) => {
+          if (opts.input !== undefined && positional !== undefined && resolve(opts.input) !== resolve(positional)) {
+            throw new AtelierError('USAGE', `two inputs: ${positional} and --input ${opts.input}; give one`, { field: 'input' });
+          }
           const input = opts.input ?? positional;
           if (!input) throw new AtelierError('USAGE', 'predict needs an input file: atelier predict MODEL --input FILE', { field: 'input' });
           const chunkRows = Number(opts.chunkRows);

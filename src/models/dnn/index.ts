@@ -5,7 +5,7 @@ import type * as TF from '@tensorflow/tfjs';
 import type { DnnModelConfig } from '../../core/config.js';
 import { AtelierError } from '../../core/errors.js';
 import type { Matrix } from '../../features/transform.js';
-import { outputWidthOf, type FitInput, type FitSummary, type ModelFamily, type Task, type TrainedModel } from '../family.js';
+import { outputWidthOf, type FitInput, type FitSummary, type ModelFamily, type PredictOptions, type Task, type TrainedModel } from '../family.js';
 import { taskLoss } from '../losses.js';
 import { seededRandom, shuffledIndices, tensorflow } from '../tf.js';
 import { fastPathUnsupported } from './fast-train.js';
@@ -55,8 +55,8 @@ class DnnModel implements TrainedModel {
     this.outputWidth = head.outputs;
   }
 
-  predict(x: Matrix): Float64Array {
-    if (x.rows <= JS_FORWARD_MAX_ROWS && !this.training) {
+  predict(x: Matrix, options: PredictOptions = {}): Float64Array {
+    if (x.rows <= JS_FORWARD_MAX_ROWS && !this.training && !options.uniform) {
       if (this.forward === null) this.forward = DenseForward.from(this.network);
       if (this.forward && this.forward.inputs === x.cols) return this.unscaled(this.forward.predict(x.data, x.rows));
     }
