@@ -49,7 +49,9 @@ test('quickstart trains, registers, serves and predicts; the workspace then work
     assert.equal(batch.code, 0, batch.stderr);
     assert.equal(batch.json.rows, 2);
     const rows = parseCsv(readFileSync(join(workspace, 'out.csv'), 'utf8'));
-    rows.forEach((row, i) => assert.ok(Math.abs(Number(row.prediction) - answer.body.predictions[i]) < 1e-6));
+    // Float32 networks: the server answers two rows with its JavaScript forward pass, batch
+    // prediction with the kernel it uses for every chunk size; they agree to float32 rounding.
+    rows.forEach((row, i) => assert.ok(Math.abs(Number(row.prediction) - answer.body.predictions[i]) <= 1e-5 * Math.abs(answer.body.predictions[i]), `${row.prediction} against ${answer.body.predictions[i]}`));
   } finally {
     server.child.kill('SIGINT');
   }
