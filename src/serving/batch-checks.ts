@@ -9,7 +9,6 @@ import { isNumeric } from '../data/column-types.js';
 import { sqlIdent } from '../data/duckdb.js';
 import type { Source } from '../data/sources.js';
 import type { DatasetColumn } from '../store/types.js';
-import { numeric } from './batch-function.js';
 
 type Inputs = LoadedBundle['transform']['inputs'];
 
@@ -40,7 +39,7 @@ export function checkColumns(input: string, inputs: Inputs, added: string[], col
     if (!column) {
       throw new AtelierError('INPUT_INVALID', `${input}: missing feature column "${name}" (the model needs ${inputs.map((i) => i.name).join(', ')})`, { file: input, feature: name });
     }
-    if (numeric(dtype) && !isNumeric(column.type)) {
+    if (isNumeric(dtype) && !isNumeric(column.type)) {
       throw new AtelierError('INPUT_INVALID', `${input}: column "${name}" holds ${column.type} values; expected numbers`, { file: input, feature: name, column: name, expected: 'number' });
     }
     if (dtype === 'bool' && column.type !== 'bool' && column.type !== 'int') {

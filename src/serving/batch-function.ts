@@ -5,14 +5,13 @@
  */
 import type { DuckDBConnection } from '@duckdb/node-api';
 import type { LoadedBundle } from '../bundle/load.js';
+import { isNumeric } from '../data/column-types.js';
 import { sqlIdent, sqlString } from '../data/duckdb.js';
 import type { RawColumn } from '../features/transform.js';
 import { addedColumns } from './csv-fast-block.js';
 
 /** The scalar function's column of a classifier's outputs, split into the added columns. */
 const OUTPUTS = '__atelier_outputs';
-
-export const numeric = (dtype: string) => dtype === 'int' || dtype === 'float';
 
 /**
  * A DOUBLE vector's values, NaN where null. Reads the vector's value and validity arrays when it
@@ -39,13 +38,7 @@ function readDoubles(vector: unknown, n: number): Float64Array {
   return values;
 }
 
-/**
- * Registers the model as the scalar function atelier_predict over DuckDB's data chunks (2,048
- * rows), run synchronously on this thread while DuckDB's threads read and write: the output's
- * COPY predicts as it goes (no second table, no join). `select(from)` is the SELECT of every
- * column of `from` plus the added ones; a classifier's function gives [class index, probability
- * per class], split into its columns there.
- */
+/** The model's function, registered on a connection. */
 export interface PredictFunction {
   /** SELECT every column of `from` and the added ones. */
   select(from: string): string;
@@ -54,6 +47,13 @@ export interface PredictFunction {
   reset(): void;
 }
 
+/**
+ * Registers the model as the scalar function atelier_predict over DuckDB's data chunks (2,048
+ * rows), run synchronously on this thread while DuckDB's threads read and write: the output's
+ * COPY predicts as it goes (no second table, no join). `select(from)` is the SELECT of every
+ * column of `from` plus the added ones; a classifier's function gives [class index, probability
+ * per class], split into its columns there.
+ */
 export async function registerPredictFunction(con: DuckDBConnection, bundle: LoadedBundle, onRows: (rows: number) => void): Promise<PredictFunction> {
   const { DuckDBScalarFunction, DOUBLE, VARCHAR, LIST, listValue } = await import('@duckdb/node-api');
   const inputs = bundle.transform.inputs;
@@ -64,14 +64,14 @@ export async function registerPredictFunction(con: DuckDBConnection, bundle: Loa
     DuckDBScalarFunction.create({
       name: 'atelier_predict',
       returnType: classes ? LIST(DOUBLE) : DOUBLE,
-      parameterTypes: inputs.map(({ dtype }) => (numeric(dtype) ? DOUBLE : VARCHAR)),
+      parameterTypes: inputs.map(({ dtype }) => (isNumeric(dtype) ? DOUBLE : VARCHAR)),
       mainFunction: (info, chunk, output) => {
         try {
           const n = chunk.rowCount;
           const columns = new Map<string, RawColumn>();
           inputs.forEach(({ name, dtype }, j) => {
             const vector = chunk.getColumnVector(j);
-            if (numeric(dtype)) {
+            if (isNumeric(dtype)) {
               columns.set(name, readDoubles(vector, n));
             } else {
               const values = new Array<string | null>(n);
@@ -98,8 +98,8 @@ export async function registerPredictFunction(con: DuckDBConnection, bundle: Loa
     }),
   );
   // Bool inputs reach the model as 'true'/'false' text (as rows give them), from BOOLEAN or 0/1 columns.
-  const argument = (name: string, dtype: string) =>
-    numeric(dtype) ? `CAST(${sqlIdent(name)} AS DOUBLE)` : dtype === 'bool' ? `CAST(CAST(${sqlIdent(name)} AS BOOLEAN) AS VARCHAR)` : `CAST(${sqlIdent(name)} AS VARCHAR)`;
+  const argument = (name: string, dtype: (typeof inputs)[number]['dtype']) =>
+    isNumeric(dtype) ? `CAST(${sqlIdent(name)} AS DOUBLE)` : dtype === 'bool' ? `CAST(CAST(${sqlIdent(name)} AS BOOLEAN) AS VARCHAR)` : `CAST(${sqlIdent(name)} AS VARCHAR)`;
   const call = `atelier_predict(${inputs.map(({ name, dtype }) => argument(name, dtype)).join(', ')})`;
   const outputsColumn = sqlIdent(OUTPUTS);
   return {

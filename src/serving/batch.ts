@@ -1,4 +1,4 @@
-import { open, rename, rm } from 'node:fs/promises';
+import { rename, rm } from 'node:fs/promises';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { existsSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
@@ -6,12 +6,13 @@ import { AtelierError } from '../core/errors.js';
 import type { LoadedBundle } from '../bundle/load.js';
 import { requiredSources } from '../features/transform.js';
 import { sqlIdent, sqlString, withDuckDb } from '../data/duckdb.js';
+import { isNumeric } from '../data/column-types.js';
 import { loadCsv, ROW_NUMBER } from '../data/csv.js';
 import { loadSource, resolveSource, type Source } from '../data/sources.js';
 import { checkBoolValues, checkColumns, firstEmptyRequired } from './batch-checks.js';
-import { numeric, registerPredictFunction, type PredictFunction } from './batch-function.js';
+import { registerPredictFunction, type PredictFunction } from './batch-function.js';
 import { addedColumns } from './csv-fast-block.js';
-import { predictCsvFast } from './csv-fast-batch.js';
+import { estimateRows, predictCsvFast } from './csv-fast-batch.js';
 
 export interface BatchPredictOptions {
   /**
@@ -100,7 +101,7 @@ interface DuckDbJob {
 /** What the model needs present: its numeric inputs that no missing-value policy fills. */
 function requiredNumbers(bundle: LoadedBundle): string[] {
   const required = new Set(requiredSources(bundle.transform.features));
-  return bundle.transform.inputs.filter(({ name, dtype }) => numeric(dtype) && required.has(name)).map((i) => i.name);
+  return bundle.transform.inputs.filter(({ name, dtype }) => isNumeric(dtype) && required.has(name)).map((i) => i.name);
 }
 
 /**
@@ -136,21 +137,6 @@ async function throughTable({ con, bundle, input, source, temp, output, model }:
   await con.run(`COPY (${model.select('input')}) TO ${sqlString(temp)} (FORMAT ${format === 'csv' ? 'CSV, HEADER' : 'PARQUET'})`);
   await rename(temp, output);
   return { rows: table.rowCount };
-}
-
-/** About how many rows a CSV file holds, from its size and the length of its first lines (for the progress). */
-async function estimateRows(file: string): Promise<number> {
-  const handle = await open(file, 'r');
-  try {
-    const size = (await handle.stat()).size;
-    const head = Buffer.alloc(Math.min(size, 1 << 16));
-    const { bytesRead } = await handle.read(head, 0, head.length, 0);
-    let lines = 0;
-    for (let at = head.indexOf(10); at >= 0 && at < bytesRead; at = head.indexOf(10, at + 1)) lines++;
-    return lines > 1 ? Math.round(((size / bytesRead) * lines) - 1) : 0;
-  } finally {
-    await handle.close();
-  }
 }
 
 /** The former name: CSV in, CSV out. */

@@ -123,6 +123,17 @@ function startRunner(bundle: LoadedBundle, layout: CsvLayout, threads: number): 
   }
 }
 
+/** About how many rows a CSV file holds, from its size and its first lines (for a progress bar); 0 if unknown. */
+export async function estimateRows(path: string): Promise<number> {
+  const file = await open(path, 'r');
+  try {
+    const start = await sampleStart(file);
+    return start ? Math.round(((await file.stat()).size - start.headerBytes) / start.lineBytes) : 0;
+  } finally {
+    await file.close();
+  }
+}
+
 /** The header line and the average line length, from the first bytes of the file. */
 async function sampleStart(file: FileHandle): Promise<{ header: string; headerBytes: number; lineBytes: number } | undefined> {
   const sample = Buffer.alloc(SAMPLE);

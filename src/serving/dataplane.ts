@@ -46,18 +46,6 @@ const PACKAGE_VERSION = (() => {
   }
 })();
 
-const bools = new WeakMap<LoadedBundle, Set<string>>();
-
-/** A bundle's inputs of type bool (worked out once per bundle). */
-function boolInputs(bundle: LoadedBundle): Set<string> {
-  let set = bools.get(bundle);
-  if (!set) {
-    set = new Set(bundle.transform.inputs.filter((i) => i.dtype === 'bool').map((i) => i.name));
-    bools.set(bundle, set);
-  }
-  return set;
-}
-
 /**
  * The data plane: protocol-free model access (liveness, readiness, status, metadata, inference).
  * The TF Serving and Open Inference v2 routes only translate shapes and call this; metrics, input
@@ -143,7 +131,7 @@ export class DataPlane {
     const requestId = request.requestId ?? randomUUID();
     const histogram = this.options.metrics?.predictionValues(labels.model, labels.version);
     if (histogram) for (const p of predictions) histogram.observe(typeof p === 'number' ? p : Math.max(...p.probabilities));
-    this.options.log?.record({ model: served.model, version: served.version, requestId, columns, boolInputs: boolInputs(bundle), rows: rows.length, predictions });
+    this.options.log?.record({ model: served.model, version: served.version, requestId, columns, boolInputs: served.domains.bools, rows: rows.length, predictions });
     return { model: served.model, version: served.version, requestId, bundle, outputs, predictions };
   }
 

@@ -29,6 +29,8 @@ export interface FeatureDomains {
   categorical: Map<string, Set<string>>;
   /** Names a request may use: the inputs and the label. */
   known: Set<string>;
+  /** Inputs of type bool (the prediction log writes them as true/false). */
+  bools: Set<string>;
 }
 
 export function featureDomains(bundle: LoadedBundle, stats: { features?: Record<string, { min?: number | null; max?: number | null }> } | undefined): FeatureDomains {
@@ -53,7 +55,12 @@ export function featureDomains(bundle: LoadedBundle, stats: { features?: Record<
     if (!bundle.transform.inputs.some((i) => i.name === f.sources[0])) continue;
     categorical.set(f.sources[0]!, new Set(f.encoder.values));
   }
-  return { numeric, categorical, known: new Set([...bundle.transform.inputs.map((i) => i.name), bundle.manifest.label]) };
+  return {
+    numeric,
+    categorical,
+    known: new Set([...bundle.transform.inputs.map((i) => i.name), bundle.manifest.label]),
+    bools: new Set(bundle.transform.inputs.filter((i) => i.dtype === 'bool').map((i) => i.name)),
+  };
 }
 
 const show = (v: unknown) => JSON.stringify(v)?.slice(0, 40) ?? String(v);
