@@ -9,6 +9,8 @@ const program = new Command('atelier')
   .option('--json', 'print one JSON document on stdout')
   .option('--debug', 'print stack traces of errors')
   .option('-w, --workspace <dir>', 'workspace folder (default: found from the current folder, or ATELIER_WORKSPACE)')
+  .option('--store <url>', 'metadata store: sqlite:PATH or postgres://... (default: ATELIER_STORE_URL, else atelier.yaml)')
+  .option('--artifacts <url>', 'artifact store: file:///path or s3://bucket/prefix (default: ATELIER_ARTIFACTS_URL, else atelier.yaml)')
   .showHelpAfterError('(add --help for usage)')
   .exitOverride()
   .configureOutput({ writeErr: (text) => process.stderr.write(text) });
@@ -31,7 +33,7 @@ async function loadCommand(name: string): Promise<Register> {
 function commandWord(args: string[]): string | undefined {
   for (let i = 0; i < args.length; i++) {
     const arg = args[i]!;
-    if (arg === '-w' || arg === '--workspace') i++;
+    if (arg === '-w' || arg === '--workspace' || arg === '--store' || arg === '--artifacts') i++;
     else if (!arg.startsWith('-')) return arg;
   }
   return undefined;

@@ -7,6 +7,10 @@ export interface GlobalOptions {
   json: boolean;
   debug: boolean;
   workspace?: string;
+  /** --store URL: the metadata store (else ATELIER_STORE_URL, else atelier.yaml). */
+  store?: string;
+  /** --artifacts URL: the artifact store (else ATELIER_ARTIFACTS_URL, else atelier.yaml). */
+  artifacts?: string;
 }
 
 export interface CommandIO {
@@ -24,8 +28,8 @@ export interface CommandResult<T> {
 }
 
 export function globalsOf(command: Command): GlobalOptions {
-  const o = command.optsWithGlobals() as { json?: boolean; debug?: boolean; workspace?: string };
-  return { json: Boolean(o.json), debug: Boolean(o.debug), workspace: o.workspace };
+  const o = command.optsWithGlobals() as { json?: boolean; debug?: boolean; workspace?: string; store?: string; artifacts?: string };
+  return { json: Boolean(o.json), debug: Boolean(o.debug), workspace: o.workspace, store: o.store, artifacts: o.artifacts };
 }
 
 function write(stream: NodeJS.WriteStream, text: string): Promise<void> {
@@ -79,13 +83,18 @@ export function action<A extends unknown[], T>(body: (io: CommandIO, ...args: A)
 
 /** Opens the workspace found from the current directory (or --workspace) for one command. */
 export async function withContext<T>(globals: GlobalOptions, work: (ctx: AtelierContext, workspace: Workspace) => Promise<T>): Promise<T> {
-  const workspace = findWorkspace({ dir: globals.workspace });
+  const workspace = workspaceOf(globals);
   const ctx = await openContext(workspace);
   try {
     return await work(ctx, workspace);
   } finally {
     await ctx.store.close();
   }
+}
+
+/** The workspace the global options name (--workspace, --store, --artifacts) or the one found from here. */
+export function workspaceOf(globals: GlobalOptions): Workspace {
+  return findWorkspace({ dir: globals.workspace, store: globals.store, artifacts: globals.artifacts });
 }
 
 export function usage(message: string, field?: string): AtelierError {

@@ -10,6 +10,8 @@ export interface AtelierContext {
   artifacts: ArtifactStore;
 }
 
+/** Opens the workspace's metadata store (by its store URL) and artifact store (by its artifact URL). */
 export async function openContext(workspace: Workspace): Promise<AtelierContext> {
-  return { workspace, store: await openStore(workspace), artifacts: new ArtifactStore(workspace.artifactsDir) };
+  if (!workspace.artifactsDir) throw new Error(`artifact store ${workspace.artifactsUrl}: only file:// is supported so far`);
+  return { workspace, store: await openStore(workspace.storeUrl), artifacts: new ArtifactStore(workspace.artifactsDir) };
 }

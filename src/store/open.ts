@@ -2,7 +2,6 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { Kysely, SqliteDialect } from 'kysely';
-import type { Workspace } from '../core/workspace.js';
 import { KyselyMetadataStore } from './kysely-store.js';
 import type { MetadataStore } from './metadata-store.js';
 
@@ -18,6 +17,8 @@ export async function openSqliteStore(path: string): Promise<MetadataStore> {
   return KyselyMetadataStore.create(db, 'sqlite');
 }
 
-export async function openStore(workspace: Workspace): Promise<MetadataStore> {
-  return openSqliteStore(workspace.databasePath);
+/** Opens the metadata store a URL names: `sqlite:/abs/path` (embedded default) or `postgres://...`. */
+export async function openStore(url: string): Promise<MetadataStore> {
+  if (url.startsWith('sqlite:')) return openSqliteStore(url.slice('sqlite:'.length));
+  throw new Error(`metadata store ${url}: only sqlite: is supported so far`);
 }

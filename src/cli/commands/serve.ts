@@ -1,10 +1,9 @@
 import cluster from 'node:cluster';
 import type { Command } from 'commander';
 import { AtelierError } from '../../core/errors.js';
-import { findWorkspace } from '../../core/workspace.js';
 import { openContext } from '../../store/context.js';
 import type { ServerOptions } from '../../serving/server.js';
-import { action } from '../runner.js';
+import { action, workspaceOf } from '../runner.js';
 
 export function parsePort(value: string): number {
   const port = Number(value);
@@ -122,7 +121,7 @@ export function registerServe(program: Command): void {
         const options = await serverOptions(opts);
         if (workers > 1 && cluster.isPrimary) return runPrimary(workers, options);
         const { startServer } = await import('../../serving/server.js');
-        const ctx = await openContext(findWorkspace({ dir: io.globals.workspace }));
+        const ctx = await openContext(workspaceOf(io.globals));
         let server;
         try {
           server = await startServer(ctx, options);
