@@ -2,7 +2,6 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, describe, test } from 'node:test';
-import { parseJsonBody } from '../src/serving/json-body.js';
 import { cli, tempDir } from './helpers.js';
 import { request, serve, servingWorkspace } from './serving-setup.js';
 
@@ -20,26 +19,26 @@ describe('serving: edge cases (non-finite answers, made-up names, reloaded versi
     }
   });
 
-  test('a prediction of Infinity or NaN answers 200 with the bare token, as TF Serving writes it, and /metrics still renders', async () => {
+  test('infinite and overflowing inputs (Infinity, -Infinity, 1e39, 1e400) are refused with 400 naming the input; /metrics still renders', { timeout: 120_000 }, async () => {
     const server = await serve(ws);
     try {
-      // Infinity is outside the training range: served under the default accept policy.
-      for (const [path, body] of [
-        ['/v1/models/single:predict', '{"instances": [Infinity]}'],
-        ['/v1/models/single:predict', '{"inputs": {"x": [-Infinity, 1]}}'],
-        ['/v2/models/single/infer', '{"inputs": [{"name": "x", "shape": [1], "datatype": "FP64", "data": [Infinity]}]}'],
-      ] as const) {
-        const answer = await request(`${server.url}${path}`, { body });
-        assert.equal(answer.status, 200, `${path} ${body}: ${answer.text}`);
-        assert.match(answer.text, /(-?Infinity|NaN)/, answer.text);
-        const parsed = parseJsonBody(answer.text) as { predictions?: number[]; outputs?: unknown };
-        const values = (parsed.predictions ?? (Array.isArray(parsed.outputs) ? parsed.outputs : (parsed.outputs as { data: number[] }[])[0]!.data)) as number[];
-        assert.ok(!Number.isFinite(values[0]), `${path}: ${answer.text}`);
+      // The training data held no infinities, so none is served (a model computes in float32, where 1e39 is infinite too).
+      for (const value of ['Infinity', '-Infinity', '1e39', '1e400']) {
+        for (const [path, body] of [
+          ['/v1/models/single:predict', `{"instances": [${value}]}`],
+          ['/v1/models/single:predict', `{"inputs": {"x": [1, ${value}]}}`],
+          ['/v2/models/single/infer', `{"inputs": [{"name": "x", "shape": [1], "datatype": "FP64", "data": [${value}]}]}`],
+        ] as const) {
+          const answer = await request(`${server.url}${path}`, { body });
+          assert.equal(answer.status, 400, `${path} ${body}: ${answer.text}`);
+          assert.match((answer.body as { error: string }).error, /feature "x" = .*(not a finite number|past float32's range)/, answer.text);
+        }
       }
+      const finite = await request(`${server.url}/v1/models/single:predict`, { body: '{"instances": [3e38]}' });
+      assert.equal(finite.status, 200, finite.text);
       const metrics = await request(`${server.url}/metrics`);
       assert.equal(metrics.status, 200);
-      // Only finite values enter the histogram: the second row of the columnar request.
-      assert.match(metrics.text, /^atelier_prediction_value_count\{model="single",version="1"\} 1$/m);
+      assert.match(metrics.text, /^atelier_requests_total\{model="single",version="1",api="predict",status="400"\} 8$/m);
     } finally {
       await server.stop();
     }
@@ -48,9 +47,16 @@ describe('serving: edge cases (non-finite answers, made-up names, reloaded versi
   test('requests for names the server does not serve are counted under model "", not as new series', async () => {
     const server = await serve(ws);
     try {
-      for (const name of ['nope', 'made-up-1', '%00']) assert.equal((await request(`${server.url}/v1/models/${name}:predict`, { body: { instances: [1] } })).status, 404);
+      for (const name of ['nope', 'made-up-1']) assert.equal((await request(`${server.url}/v1/models/${name}:predict`, { body: { instances: [1] } })).status, 404);
+      // Not a model name at all (a NUL; %25E0 decodes to %E0, which must not be decoded again): malformed, 400.
+      for (const name of ['%00', '%25E0']) {
+        const answer = await request(`${server.url}/v1/models/${name}:predict`, { body: { instances: [1] } });
+        assert.equal(answer.status, 400, answer.text);
+        assert.match((answer.body as { error: string }).error, /^Malformed request: POST .* is not a model name/);
+      }
       const text = (await request(`${server.url}/metrics`)).text;
-      assert.ok(text.includes('atelier_requests_total{model="",version="",api="predict",status="404"} 3'), text.split('\n').filter((l) => l.startsWith('atelier_requests_total')).join('\n'));
+      const lines = text.split('\n').filter((l) => l.startsWith('atelier_requests_total')).join('\n');
+      assert.ok(text.includes('atelier_requests_total{model="",version="",api="predict",status="404"} 2'), lines);
       assert.ok(!text.includes('nope') && !text.includes('made-up-1'));
     } finally {
       await server.stop();
@@ -113,5 +119,62 @@ describe('serving: edge cases (non-finite answers, made-up names, reloaded versi
       await server.stop();
       writeFileSync(transform, original);
     }
+  });
+});
+
+describe('serving: hostile requests (deep nesting, bad URLs, huge ids)', () => {
+  let ws: string;
+  before(async () => {
+    ws = await servingWorkspace();
+  });
+
+  test('v2 data nested 100,000 levels deep is a 400, not a stack overflow', { timeout: 60_000 }, async () => {
+    const server = await serve(ws);
+    try {
+      const deep = '['.repeat(100_000) + '1' + ']'.repeat(100_000);
+      const answer = await request(`${server.url}/v2/models/single/infer`, { body: `{"inputs": [{"name": "x", "shape": [1], "datatype": "FP64", "data": ${deep}}]}` });
+      assert.equal(answer.status, 400, answer.text);
+      assert.match(answer.body.error, /inputs\[0\] \("x"\): "data" is nested deeper than its shape's 1 dimension/);
+      const column = await request(`${server.url}/v2/models/single/infer`, { body: { inputs: [{ name: 'x', shape: [2, 1], datatype: 'FP64', data: [[1], [2]] }] } });
+      assert.equal(column.status, 200, column.text); // nesting as deep as the shape is row-major data
+      const deeper = await request(`${server.url}/v2/models/single/infer`, { body: { inputs: [{ name: 'x', shape: [2], datatype: 'FP64', data: [[1], [2]] }] } });
+      assert.equal(deeper.status, 400, deeper.text);
+      const nested = await request(`${server.url}/v2/models/single/infer`, { body: { inputs: [{ name: 'x', shape: [2], datatype: 'FP64', data: [1, 2] }] } });
+      assert.equal(nested.status, 200, nested.text);
+    } finally {
+      await server.stop();
+    }
+  });
+
+  test('a URL the router cannot decode answers 400 with the documented {"error": ...} body', { timeout: 60_000 }, async () => {
+    const server = await serve(ws);
+    try {
+      const answer = await request(`${server.url}/v1/models/%E0:predict`, { body: { instances: [1] } });
+      assert.equal(answer.status, 400, answer.text);
+      assert.deepEqual(Object.keys(answer.body), ['error']);
+      assert.match(answer.body.error, /^Malformed request/);
+    } finally {
+      await server.stop();
+    }
+  });
+
+  test('a 1 MB v2 id with 100 rows is answered, and the prediction log keeps a bounded id', { timeout: 60_000 }, async () => {
+    const logDir = tempDir('atelier-log-');
+    const server = await serve(ws, { predictionLog: { dir: logDir } });
+    try {
+      const id = 'i'.repeat(1024 * 1024);
+      const data = Array.from({ length: 100 }, (_v, i) => i / 10);
+      const answer = await request(`${server.url}/v2/models/single/infer`, { body: { id, inputs: [{ name: 'x', shape: [100], datatype: 'FP64', data }] } });
+      assert.equal(answer.status, 200, answer.text.slice(0, 200));
+    } finally {
+      await server.stop();
+    }
+    const files = readdirSync(join(logDir, 'single'));
+    assert.equal(files.length, 1);
+    const lines = readFileSync(join(logDir, 'single', files[0]!), 'utf8').trim().split('\n');
+    assert.equal(lines.length, 100);
+    const first = JSON.parse(lines[0]!) as { request_id: string };
+    assert.ok(first.request_id.length < 600, `request_id of ${first.request_id.length} chars`);
+    assert.ok(first.request_id.startsWith('iiii') && first.request_id.endsWith(`(${1024 * 1024} chars)`));
   });
 });

@@ -91,13 +91,14 @@ describe('serving: TF Serving REST API', () => {
     // Tokens inside strings stay strings.
     const inString = await post('/v1/models/toy:predict', '{"instances": [{"x": 1, "n": 2, "color": "NaN"}]}');
     assert.equal(inString.status, 200, inString.text);
-    // single has no policy for missing x, and a reject domain policy: NaN and Infinity are refused, named.
+    // single has no policy for missing x, and a reject domain policy: NaN is refused, named; Infinity
+    // is refused by every model whose training data held none.
     const refused = await post('/v1/models/single:predict', '{"instances": [{"x": 1}, {"x": NaN}]}');
     assert.equal(refused.status, 400);
     assert.match(refused.body.error, /^instance 1: feature "x" must be a number .*got NaN$/);
     const infinite = await post('/v1/models/single:predict', '{"instances": [{"x": -Infinity}]}');
     assert.equal(infinite.status, 400);
-    assert.match(infinite.body.error, /^instance 0: feature "x" = -Infinity is outside the training range/);
+    assert.match(infinite.body.error, /^instance 0: feature "x" = -Infinity is not a finite number; the training data held no infinities$/);
   });
 
   test('classify: [label, score] pairs per example; context merged into each example', async () => {

@@ -183,10 +183,14 @@ const validationSection = z.strictObject({
 export type ValidationConfig = z.infer<typeof validationSection>;
 export type MetricRequirement = z.infer<typeof metricRequirement>;
 
+/** What a model (or dataset) name may be: the config checks it, and the server refuses paths that break it. */
+export const NAME_PATTERN = /^[A-Za-z][A-Za-z0-9_.-]*$/;
+export const NAME_RULE = 'a name of letters, digits, _ . - starting with a letter';
+
 export const modelConfigSchema = z.strictObject({
   name: z
     .string()
-    .regex(/^[A-Za-z][A-Za-z0-9_.-]*$/, 'a name of letters, digits, _ . - starting with a letter')
+    .regex(NAME_PATTERN, NAME_RULE)
     .describe('Registered model name.'),
   description: z.string().optional().describe('Free text, kept with the run.'),
   task: z

@@ -2,6 +2,8 @@
 export interface NumericStats {
   count: number;
   missing: number;
+  /** How many of the missing were ±Infinity (serving refuses infinities where training saw none). */
+  infinite: number;
   mean: number;
   std: number;
   min: number;
@@ -11,6 +13,7 @@ export interface NumericStats {
 export function numericStats(values: Float64Array, select?: Uint32Array): NumericStats {
   let count = 0;
   let missing = 0;
+  let infinite = 0;
   let sum = 0;
   let min = Number.POSITIVE_INFINITY;
   let max = Number.NEGATIVE_INFINITY;
@@ -20,6 +23,7 @@ export function numericStats(values: Float64Array, select?: Uint32Array): Numeri
     const v = at(i);
     if (!Number.isFinite(v)) {
       missing++;
+      if (!Number.isNaN(v)) infinite++;
       continue;
     }
     count++;
@@ -33,5 +37,5 @@ export function numericStats(values: Float64Array, select?: Uint32Array): Numeri
     const v = at(i);
     if (Number.isFinite(v)) squares += (v - mean) ** 2;
   }
-  return { count, missing, mean, std: count > 1 ? Math.sqrt(squares / (count - 1)) : 0, min, max };
+  return { count, missing, infinite, mean, std: count > 1 ? Math.sqrt(squares / (count - 1)) : 0, min, max };
 }

@@ -6,7 +6,7 @@ import { rowsToColumns, type RawColumn } from '../features/transform.js';
 export type DomainPolicy = 'reject' | 'accept';
 
 export interface InputIssue {
-  code: 'not_object' | 'unknown_feature' | 'missing_feature' | 'wrong_type' | 'out_of_domain';
+  code: 'not_object' | 'unknown_feature' | 'missing_feature' | 'wrong_type' | 'not_finite' | 'out_of_domain';
   /** Index of the instance in the request. */
   instance: number;
   feature?: string;
@@ -21,7 +21,12 @@ interface NumericDomain {
   min: number;
   max: number;
   int: boolean;
+  /** Whether ±Infinity and numbers past float32's range are served (training saw infinities in this input). */
+  infinite: boolean;
 }
+
+/** The largest float32: the families compute in float32, where anything larger is infinite. */
+const FLOAT32_MAX = 3.4028234663852886e38;
 
 /** The per-feature domain a bundle was trained on: stats.json ranges, fitted vocabularies. */
 export interface FeatureDomains {
@@ -33,7 +38,10 @@ export interface FeatureDomains {
   bools: Set<string>;
 }
 
-export function featureDomains(bundle: LoadedBundle, stats: { features?: Record<string, { min?: number | null; max?: number | null }> } | undefined): FeatureDomains {
+export function featureDomains(
+  bundle: LoadedBundle,
+  stats: { features?: Record<string, { min?: number | null; max?: number | null; infinite?: number }> } | undefined,
+): FeatureDomains {
   const numeric = new Map<string, NumericDomain>();
   const categorical = new Map<string, Set<string>>();
   for (const input of bundle.transform.inputs) {
@@ -43,6 +51,7 @@ export function featureDomains(bundle: LoadedBundle, stats: { features?: Record<
         min: typeof s?.min === 'number' ? s.min : Number.NEGATIVE_INFINITY,
         max: typeof s?.max === 'number' ? s.max : Number.POSITIVE_INFINITY,
         int: input.dtype === 'int',
+        infinite: (s?.infinite ?? 0) > 0,
       });
     }
   }
@@ -99,7 +108,10 @@ export function checkInputs(bundle: LoadedBundle, domains: FeatureDomains, polic
     const values = columns.get(name) as Float64Array;
     for (let i = 0; i < values.length; i++) {
       const v = values[i]!;
-      if (domain.int && Number.isFinite(v) && !Number.isInteger(v)) {
+      if (!domain.infinite && Math.abs(v) > FLOAT32_MAX) {
+        const what = Number.isFinite(v) ? `${v} is past float32's range (±3.4e38), where the model computes` : `${v} is not a finite number`;
+        issues.push({ code: 'not_finite', instance: i, feature: name, message: `instance ${i}: feature "${name}" = ${what}; the training data held no infinities` });
+      } else if (domain.int && Number.isFinite(v) && !Number.isInteger(v)) {
         issues.push({ code: 'wrong_type', instance: i, feature: name, message: `instance ${i}: feature "${name}" must be a whole number, got ${v}` });
       } else if (v < domain.min || v > domain.max) {
         outside.push({ code: 'out_of_domain', instance: i, feature: name, message: `instance ${i}: feature "${name}" = ${v} is outside the training range [${domain.min}, ${domain.max}]` });

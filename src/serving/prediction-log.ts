@@ -30,6 +30,13 @@ interface OpenFile {
   bytes: number;
 }
 
+/** The longest string the log keeps (request ids, text features); longer ones are cut and marked. */
+export const LOGGED_STRING_MAX = 512;
+
+function bounded(text: string): string {
+  return text.length <= LOGGED_STRING_MAX ? text : `${text.slice(0, LOGGED_STRING_MAX)}…(${text.length} chars)`;
+}
+
 /**
  * The prediction log: sampled requests with their answers as JSON Lines, one flat record per
  * instance (the feature columns, `prediction`, `model`, `version`, `request_id`, `time`) so that
@@ -50,15 +57,35 @@ export class PredictionLog {
     mkdirSync(options.dir, { recursive: true });
   }
 
+  /** Logs a request's rows; never throws (a log that cannot be written must not fail a prediction that succeeded). */
   record(entry: LoggedRequest): void {
+    try {
+      this.append(entry);
+    } catch (error) {
+      this.failed(error as Error);
+    }
+  }
+
+  private failed(error: Error): void {
+    this.failures++;
+    if (this.failures === 1) process.stderr.write(`atelier: the prediction log could not be written (${error.message}); predictions are served on\n`);
+  }
+
+  /** Entries the log failed to write (also reported once on stderr). */
+  failures = 0;
+
+  private append(entry: LoggedRequest): void {
     if (this.sample < 1 && this.random() >= this.sample) return;
+    // A request id or text value can be megabytes and is copied into every row: bound each.
+    const requestId = bounded(entry.requestId);
     const time = new Date().toISOString();
     let text = '';
     for (let i = 0; i < entry.rows; i++) {
       const record: Record<string, unknown> = {};
       for (const [name, column] of entry.columns) {
         const v = column[i];
-        record[name] = typeof v === 'number' && !Number.isFinite(v) ? null : entry.boolInputs.has(name) && v !== null ? v === 'true' : v;
+        record[name] =
+          typeof v === 'number' && !Number.isFinite(v) ? null : entry.boolInputs.has(name) && v !== null ? v === 'true' : typeof v === 'string' ? bounded(v) : v;
       }
       const p = entry.predictions[i]!;
       if (typeof p === 'number') record.prediction = p;
@@ -68,7 +95,7 @@ export class PredictionLog {
       }
       record.model = entry.model;
       record.version = entry.version;
-      record.request_id = entry.requestId;
+      record.request_id = requestId;
       record.time = time;
       text += JSON.stringify(record) + '\n';
     }
@@ -87,7 +114,10 @@ export class PredictionLog {
       mkdirSync(dir, { recursive: true });
       const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
       const name = `predictions-${stamp}-${process.pid}-${String(this.sequence++).padStart(4, '0')}.jsonl`;
-      file = { stream: createWriteStream(join(dir, name), { flags: 'a' }), bytes: 0 };
+      const stream = createWriteStream(join(dir, name), { flags: 'a' });
+      // A write that fails later (disk full) is reported, never thrown into the server.
+      stream.on('error', (error) => this.failed(error));
+      file = { stream, bytes: 0 };
       this.files.set(model, file);
     }
     file.bytes += bytes;

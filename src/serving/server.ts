@@ -1,6 +1,6 @@
 import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import { AtelierError, isAtelierError } from '../core/errors.js';
 import type { AtelierContext } from '../store/context.js';
 import { DEFAULT_BATCH, type BatchOptions } from './batcher.js';
@@ -27,6 +27,10 @@ export interface ServerOptions {
   batch?: Partial<BatchOptions>;
   /** Per-request limit, in ms (default 30000): past it the answer is 504. */
   timeoutMs?: number;
+  /** How long a client may take to send a whole request, in ms (default 30000): past it the connection is closed (408). */
+  receiveTimeoutMs?: number;
+  /** How long a connection may sit idle, in ms (default 120000). */
+  idleTimeoutMs?: number;
   /** Largest request body, in bytes (default 16 MiB): past it the answer is 413. */
   bodyLimit?: number;
   /** Bearer tokens accepted; when set, every route but /v2/health/* needs one (401 otherwise). */
@@ -103,6 +107,14 @@ export async function buildServer(ctx: AtelierContext, options: ServerOptions = 
     // The log goes to stderr: stdout is the command's own output (the address it listens on).
     logger: level === 'silent' ? false : { level, stream: process.stderr },
     bodyLimit: options.bodyLimit ?? 16 * 1024 * 1024,
+    // A client that trickles its request (headers and body) is cut off after receiveTimeoutMs, and
+    // an idle connection after idleTimeoutMs; Node's defaults leave both off.
+    requestTimeout: options.receiveTimeoutMs ?? 30_000,
+    connectionTimeout: options.idleTimeoutMs ?? 120_000,
+    // Errors the router raises before any route runs (a URL that does not decode) get the same body as ours.
+    frameworkErrors: (error, _request, reply: FastifyReply) => {
+      void reply.status(400).send({ error: `Malformed request: ${error.message}` });
+    },
     genReqId: (request) => {
       const given = request.headers['x-request-id'];
       return typeof given === 'string' && given.length > 0 && given.length <= 200 ? given : randomUUID();

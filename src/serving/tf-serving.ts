@@ -1,4 +1,5 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { NAME_PATTERN, NAME_RULE } from '../core/config.js';
 import { AtelierError } from '../core/errors.js';
 import type { LoadedBundle } from '../bundle/load.js';
 import type { SignatureTensor } from '../bundle/format.js';
@@ -15,10 +16,14 @@ import type { DataPlane, InferResult, ModelTarget } from './dataplane.js';
  */
 const PATH = /^([^/:]+)(?:\/versions\/([^/:]+)|\/labels\/([^/:]+))?(\/metadata|:[A-Za-z]+)?$/;
 
+/** `rest` is the route's wildcard, which the router has already percent-decoded: decoding it again would misread `%25`. */
 export function parseModelPath(method: string, rest: string): { target: ModelTarget; action: string } {
-  const match = PATH.exec(decodeURIComponent(rest));
+  const match = PATH.exec(rest);
   if (!match) throw new AtelierError('REQUEST_INVALID', `Malformed request: ${method} /v1/models/${rest}`);
   const [, model, version, label, action] = match;
+  if (!NAME_PATTERN.test(model!)) {
+    throw new AtelierError('REQUEST_INVALID', `Malformed request: ${method} /v1/models/${rest}: "${model}" is not a model name (${NAME_RULE})`);
+  }
   const target: ModelTarget = { model: model! };
   if (version !== undefined) {
     if (!/^\d+$/.test(version)) throw new AtelierError('REQUEST_INVALID', `Failed to convert version: ${version} to numeric.`);

@@ -40,10 +40,17 @@ function tensorMetadata(t: SignatureTensor) {
   return { name: t.name, datatype: DATATYPES[t.dtype], shape: [-1, ...t.shape] };
 }
 
-/** Row-major flattening of nested data. */
-function flatten(data: unknown): unknown[] {
-  if (!Array.isArray(data)) return [data];
-  return data.some(Array.isArray) ? (data.flat(Infinity) as unknown[]) : data;
+/**
+ * Row-major flattening of nested data, at most as deep as the tensor's shape: a level at a time,
+ * so data nested deeper (100,000 levels) is refused instead of recursed into.
+ */
+function flatten(data: unknown, rank: number, where: string): unknown[] {
+  let values: unknown[] = Array.isArray(data) ? data : [data];
+  for (let level = 1; level < rank && values.some(Array.isArray); level++) values = values.flat(1) as unknown[];
+  if (values.some(Array.isArray)) {
+    throw new AtelierError('REQUEST_INVALID', `${where}: "data" is nested deeper than its shape's ${rank} dimension${rank === 1 ? '' : 's'}`);
+  }
+  return values;
 }
 
 /** Whether a tensor's datatype fits an input of the signature. */
@@ -94,7 +101,7 @@ export function inferRows(body: unknown, bundle: LoadedBundle): unknown[] {
     if (!accepts(input, t.datatype)) {
       throw new AtelierError('INPUT_INVALID', `${where}: input "${t.name}" is ${DATATYPES[input.dtype]}; got datatype ${t.datatype}`, { feature: t.name, expected: DATATYPES[input.dtype], got: t.datatype });
     }
-    const values = flatten(t.data);
+    const values = flatten(t.data, t.shape.length, where);
     const size = t.shape.reduce((a, b) => a * b, 1);
     if (values.length !== size) {
       throw new AtelierError('INPUT_INVALID', `${where}: shape [${t.shape.join(', ')}] holds ${size} values; data has ${values.length}`, { feature: t.name });
