@@ -16,7 +16,8 @@ export async function renderSvg(spec: TopLevelSpec): Promise<string> {
 }
 
 /** A small bar chart of histogram buckets. */
-export function histogramSpec(title: string, buckets: { low: number; high: number; count: number }[]): TopLevelSpec {
+/** `domain` fixes the x axis (two histograms drawn to be compared share one). */
+export function histogramSpec(title: string, buckets: { low: number; high: number; count: number }[], domain?: [number, number]): TopLevelSpec {
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
     title,
@@ -25,7 +26,7 @@ export function histogramSpec(title: string, buckets: { low: number; high: numbe
     data: { values: buckets },
     mark: { type: 'bar', tooltip: true },
     encoding: {
-      x: { field: 'low', bin: { binned: true }, type: 'quantitative', title: null },
+      x: { field: 'low', bin: { binned: true }, type: 'quantitative', title: null, ...(domain ? { scale: { domain, nice: false } } : {}) },
       x2: { field: 'high' },
       y: { field: 'count', type: 'quantitative', title: 'rows' },
     },

@@ -108,6 +108,25 @@ export interface StatisticsOptions {
   maxValueCounts?: number;
   /** Exact quantiles and distinct counts up to this many rows, approximate above (default 100000). */
   exactQuantileRows?: number;
+  /**
+   * Equal-width histogram boundaries per numeric feature, used instead of the column's own min and
+   * max: served traffic is counted on the training statistics' buckets, so the same values give
+   * the same histogram (re-binning a histogram built on its own range spreads its mass). Values
+   * below the first boundary or above the last go into one more bucket on that side, from the
+   * column's own min (or to its max).
+   */
+  boundaries?: Record<string, number[]>;
+}
+
+/** The bucket boundaries of a numeric feature's equal-width histogram, for `StatisticsOptions.boundaries`. */
+export function histogramBoundaries(statistics: DatasetStatistics): Record<string, number[]> {
+  const out: Record<string, number[]> = {};
+  for (const [name, f] of Object.entries(statistics.features)) {
+    const h = f.histogram;
+    // A single-point histogram (min = max) has no width to count on; the column's own range serves.
+    if (h && h.length > 0 && h[0]!.low < h.at(-1)!.high) out[name] = [h[0]!.low, ...h.map((b) => b.high)];
+  }
+  return out;
 }
 
 const NAMED_QUANTILES: [string, number][] = [
@@ -342,7 +361,17 @@ export async function computeStatistics(
           // The quantile histogram: boundaries at min, the i/buckets quantiles, max.
           const bounds = [min, ...Array.from({ length: buckets - 1 }, (_, k) => at((k + 1) / buckets)!), max];
           feature.quantileHistogram = bounds.slice(0, -1).map((low, k) => ({ low, high: bounds[k + 1]!, count: finite / buckets }));
-          if (min === max) {
+          const given = options.boundaries?.[c.name];
+          if (given && given.length >= 2) {
+            const f = finiteExpr(c);
+            const [low, high] = [given[0]!, given.at(-1)!];
+            const upper = given.slice(1).map((b) => `CAST(${b} AS DOUBLE)`).join(', ');
+            histogramSelect.push(
+              `histogram(${f}, [${upper}]) FILTER (WHERE ${f} >= ${low} AND ${f} <= ${high}) AS "h${i}"`,
+              `count(*) FILTER (WHERE ${f} < ${low}) AS "below${i}"`,
+              `count(*) FILTER (WHERE ${f} > ${high}) AS "above${i}"`,
+            );
+          } else if (min === max) {
             feature.histogram = [{ low: min, high: max, count: finite }];
           } else {
             // DuckDB's binned histogram: a value goes to the first boundary at or above it.
@@ -398,16 +427,24 @@ export async function computeStatistics(
       cols.forEach((c, i) => {
         const feature = features[c.name]!;
         if (`h${i}` in second) {
-          const counts = new Array<number>(buckets).fill(0);
-          const bounds = equalWidthBoundaries(feature.min!, feature.max!, buckets);
+          const given = options.boundaries?.[c.name];
+          const bounds = given && given.length >= 2 ? given : equalWidthBoundaries(feature.min!, feature.max!, buckets);
+          const n = bounds.length - 1;
+          const counts = new Array<number>(n).fill(0);
           for (const { key, value } of mapEntries(second[`h${i}`])) {
             if (key === null) continue;
             // The bucket whose upper boundary is the key (the last one takes anything beyond).
             let k = 0;
-            while (k < buckets - 1 && bounds[k + 1]! < Number(key)) k++;
+            while (k < n - 1 && bounds[k + 1]! < Number(key)) k++;
             counts[k] += Number(value);
           }
-          feature.histogram = counts.map((count, k) => ({ low: bounds[k]!, high: bounds[k + 1]!, count }));
+          const below = `below${i}` in second ? int(second[`below${i}`]) : 0;
+          const above = `above${i}` in second ? int(second[`above${i}`]) : 0;
+          feature.histogram = [
+            ...(below > 0 ? [{ low: feature.min!, high: bounds[0]!, count: below }] : []),
+            ...counts.map((count, k) => ({ low: bounds[k]!, high: bounds[k + 1]!, count })),
+            ...(above > 0 ? [{ low: bounds[n]!, high: feature.max!, count: above }] : []),
+          ];
         }
         if (`v${i}` in second) {
           const counts = sortCounts(mapEntries(second[`v${i}`]).filter((e) => e.key !== null).map((e) => ({ value: valueText(e.key), count: Number(e.value) })));

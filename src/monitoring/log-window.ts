@@ -34,9 +34,17 @@ export interface LogWindow {
 
 /**
  * Statistics of the instances a version answered after `since` (ISO time, exclusive): the feature
- * columns and `prediction`, in DuckDB, as dataset statistics so the drift comparators apply.
+ * columns and `prediction`, in DuckDB, as dataset statistics so the drift comparators apply;
+ * numeric histograms on `boundaries` where given (see StatisticsOptions.boundaries).
  */
-export async function logWindowStatistics(ctx: AtelierContext, files: string[], model: string, version: number, since: string | null): Promise<LogWindow> {
+export async function logWindowStatistics(
+  ctx: AtelierContext,
+  files: string[],
+  model: string,
+  version: number,
+  since: string | null,
+  boundaries?: Record<string, number[]>,
+): Promise<LogWindow> {
   if (files.length === 0) return { rows: 0, from: null, to: null, statistics: null };
   const temp = ctx.artifacts.tempPath('.parquet');
   try {
@@ -55,7 +63,7 @@ export async function logWindowStatistics(ctx: AtelierContext, files: string[], 
       }
       return { rows, from: rows ? String(summary.first) : null, to: rows ? String(summary.last) : null };
     });
-    return { ...window, statistics: window.rows > 0 ? await computeStatistics(temp) : null };
+    return { ...window, statistics: window.rows > 0 ? await computeStatistics(temp, undefined, { boundaries }) : null };
   } finally {
     rmSync(temp, { force: true });
   }

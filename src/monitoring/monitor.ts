@@ -3,7 +3,7 @@ import { parseRef } from '../core/config.js';
 import { newId, nowIso } from '../core/identity.js';
 import { compareStatistics, featureDistance, type FeatureDistance, type StatisticsComparison } from '../data/drift.js';
 import { datasetStatistics } from '../data/profile.js';
-import { checkStatistics, type DatasetStatistics } from '../data/statistics.js';
+import { checkStatistics, histogramBoundaries, type DatasetStatistics } from '../data/statistics.js';
 import { resolveModelVersion } from '../registry/models.js';
 import type { AtelierContext } from '../store/context.js';
 import type { ModelConfig } from '../core/config.js';
@@ -85,7 +85,15 @@ export async function monitorModel(ctx: AtelierContext, modelRef: string, option
   const training = await trainingStatistics(ctx, version.runId);
   const previous = await previousWindow(ctx, name, version.version);
   const since = options.since ?? previous?.to ?? null;
-  const window = await logWindowStatistics(ctx, logFiles(options.log, name), name, version.version, since);
+  // Served values are counted on the training statistics' buckets (the label's for predictions),
+  // else on the previous window's, so that an unchanged sample comes out near zero.
+  const trainingBounds = training ? histogramBoundaries(training.stats) : undefined;
+  const boundaries = trainingBounds
+    ? { ...trainingBounds, ...(trainingBounds[training!.label] ? { prediction: trainingBounds[training!.label]! } : {}) }
+    : previous
+      ? histogramBoundaries(previous.stats)
+      : undefined;
+  const window = await logWindowStatistics(ctx, logFiles(options.log, name), name, version.version, since, boundaries);
   const threshold = options.threshold ?? 0.1;
   const report: MonitorReport = {
     model: name,

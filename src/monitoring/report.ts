@@ -19,9 +19,9 @@ export function monitorRows(report: MonitorReport): string[][] {
 
 export const MONITOR_HEADERS = ['FEATURE', 'METRIC', 'SKEW (vs training)', 'DRIFT (vs previous window)'];
 
-function chart(title: string, f: FeatureStatistics | undefined) {
+function chart(title: string, f: FeatureStatistics | undefined, domain?: [number, number]) {
   if (!f) return undefined;
-  if (f.histogram && f.histogram.length > 0) return histogramSpec(title, f.histogram);
+  if (f.histogram && f.histogram.length > 0) return histogramSpec(title, f.histogram, domain);
   if (f.topValues && f.topValues.length > 0) return valueCountsSpec(title, f.topValues);
   return undefined;
 }
@@ -33,7 +33,12 @@ export async function monitorPage(report: MonitorReport): Promise<string> {
   const sections: string[] = [];
   for (const name of Object.keys(served)) {
     const base = name === 'prediction' ? (report.label ? training[report.label] : undefined) : training[name];
-    const specs = [chart(`${name}: training`, base), chart(`${name}: served`, served[name])].filter((s) => s !== undefined);
+    // Both histograms on one x axis, so a shift shows as a shift.
+    const buckets = [...(base?.histogram ?? []), ...(served[name]?.histogram ?? [])];
+    const domain: [number, number] | undefined = buckets.length
+      ? [Math.min(...buckets.map((b) => b.low)), Math.max(...buckets.map((b) => b.high))]
+      : undefined;
+    const specs = [chart(`${name}: training`, base, domain), chart(`${name}: served`, served[name], domain)].filter((s) => s !== undefined);
     const svgs = await Promise.all(specs.map((s) => renderSvg(s)));
     sections.push(`<h3>${escapeHtml(name)}</h3><div class="charts">${svgs.join('')}</div>`);
   }
