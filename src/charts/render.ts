@@ -17,28 +17,34 @@ export async function renderSvg(spec: TopLevelSpec): Promise<string> {
 
 /** A small bar chart of histogram buckets. */
 /** `domain` fixes the x axis (two histograms drawn to be compared share one). */
-export function histogramSpec(title: string, buckets: { low: number; high: number; count: number }[], domain?: [number, number]): TopLevelSpec {
+export function histogramSpec(
+  title: string,
+  buckets: { low: number; high: number; count: number }[],
+  domain?: [number, number],
+  size: { width: number; height: number } = { width: 260, height: 120 },
+): TopLevelSpec {
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
     title,
-    width: 260,
-    height: 120,
+    width: size.width,
+    height: size.height,
     data: { values: buckets },
     mark: { type: 'bar', tooltip: true },
     encoding: {
       x: { field: 'low', bin: { binned: true }, type: 'quantitative', title: null, ...(domain ? { scale: { domain, nice: false } } : {}) },
       x2: { field: 'high' },
-      y: { field: 'count', type: 'quantitative', title: 'rows' },
+      // Buckets never overlap: each bar stands on zero, never on another (Vega-Lite stacks bars at one x by default).
+      y: { field: 'count', type: 'quantitative', title: 'rows', stack: null },
     },
   };
 }
 
 /** Horizontal bars of value counts (categorical features). */
-export function valueCountsSpec(title: string, counts: { value: string; count: number }[]): TopLevelSpec {
+export function valueCountsSpec(title: string, counts: { value: string; count: number }[], width = 260): TopLevelSpec {
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
     title,
-    width: 260,
+    width,
     height: { step: 14 },
     data: { values: counts },
     mark: { type: 'bar', tooltip: true },

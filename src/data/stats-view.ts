@@ -46,20 +46,22 @@ export function statisticsRows(stats: DatasetStatistics): string[][] {
 export const STATISTICS_HEADERS = ['FEATURE', 'TYPE', 'COUNT', 'MISSING', 'MEAN', 'STD', 'MIN', 'MEDIAN', 'MAX', 'UNIQUE', 'HISTOGRAM / TOP VALUES'];
 
 /**
- * A self-contained HTML page: a summary table and, per feature, its equal-width and quantile
- * histograms (numbers) or value counts (categories) as inline SVG rendered from Vega-Lite.
+ * A self-contained HTML page: a summary table and, per feature, its equal-width histogram
+ * (numbers) or value counts (categories) as inline SVG rendered from Vega-Lite, with its quantiles
+ * as text. Quantile buckets are not drawn: many share a bound (a value held by a tenth of the
+ * rows makes a bucket of zero width), and their heights would be counts over unequal widths.
+ * The label column, when known, is marked.
  */
-export async function statisticsPage(title: string, stats: DatasetStatistics): Promise<string> {
-  const rows = statisticsRows(stats);
+export async function statisticsPage(title: string, stats: DatasetStatistics, label?: string): Promise<string> {
+  const rows = statisticsRows(stats).map((row) => (row[0] === label ? [`${row[0]} (label)`, ...row.slice(1)] : row));
   const cards: string[] = [];
   for (const f of Object.values(stats.features)) {
     const charts: string[] = [];
-    if (f.histogram && f.histogram.length > 0) charts.push(await renderSvg(histogramSpec(`${f.name}: equal-width buckets`, f.histogram)));
-    if (f.quantileHistogram && f.quantileHistogram.length > 0) {
-      charts.push(await renderSvg(histogramSpec(`${f.name}: quantile buckets`, f.quantileHistogram)));
-    }
+    const isLabel = f.name === label;
+    const name = `${f.name}${isLabel ? ' (label)' : ''}`;
+    if (f.histogram && f.histogram.length > 0) charts.push(await renderSvg(histogramSpec(`${name}: ${f.histogram.length} equal-width buckets`, f.histogram, undefined, CHART_SIZE)));
     if (f.type !== 'int' && f.type !== 'float' && f.topValues && f.topValues.length > 0) {
-      charts.push(await renderSvg(valueCountsSpec(`${f.name}: top values`, f.topValues)));
+      charts.push(await renderSvg(valueCountsSpec(`${name}: top values`, f.topValues, CHART_SIZE.width)));
     }
     const quantiles = f.quantiles
       ? Object.entries(f.quantiles)
@@ -67,14 +69,18 @@ export async function statisticsPage(title: string, stats: DatasetStatistics): P
           .join(' · ')
       : '';
     cards.push(
-      `<section><h2>${escapeHtml(f.name)} <small>${f.type}</small></h2><p>${escapeHtml(quantiles)}</p><div class="charts">${charts.join('')}</div></section>`,
+      `<section${isLabel ? ' class="label"' : ''}><h2>${escapeHtml(f.name)} <small>${f.type}${isLabel ? ' · label' : ''}</small></h2><p>${escapeHtml(quantiles)}</p><div class="charts">${charts.join('')}</div></section>`,
     );
   }
   return htmlPage(
     title,
-    `<p>${stats.rowCount} rows · ${Object.keys(stats.features).length} features</p>\n${htmlTable(STATISTICS_HEADERS, rows)}\n${cards.join('\n')}`,
+    `<p>${stats.rowCount} rows · ${Object.keys(stats.features).length} features${label ? ` · label ${escapeHtml(label)}` : ''}</p>\n${htmlTable(STATISTICS_HEADERS, rows)}\n${cards.join('\n')}`,
     `td:nth-child(2) { font-variant-numeric: normal; }
 section { display: inline-block; vertical-align: top; margin: 0 2em 2em 0; } h2 small { color: #888; font-weight: normal; }
+section.label { outline: 2px solid #e45756; outline-offset: 6px; }
 .charts svg { display: block; margin-bottom: 0.5em; }`,
   );
 }
+
+/** Large enough to read tick labels and bars at a glance. */
+const CHART_SIZE = { width: 420, height: 180 };

@@ -23,8 +23,9 @@ export function registerDataQuality(data: Command): void {
     .description('Statistics per feature (computed once in DuckDB, then reused), with a small histogram each')
     .argument('<dataset>', 'NAME or NAME@VERSION')
     .option('--html <file>', 'also write a self-contained page with Vega-Lite histograms')
+    .option('--label <column>', "mark this column as the label on the page (default: the dataset schema's label)")
     .action(
-      action(async (io, ref: string, opts: { html?: string }) =>
+      action(async (io, ref: string, opts: { html?: string; label?: string }) =>
         withContext(io.globals, async (ctx) => {
           const started = performance.now();
           const version = await datasetRef(ctx, ref);
@@ -32,7 +33,14 @@ export function registerDataQuality(data: Command): void {
           let html: string | undefined;
           if (opts.html) {
             html = resolve(opts.html);
-            writeFileAtomic(html, await statisticsPage(`${version.dataset}@${version.version}`, stats));
+            const schema = opts.label === undefined ? await ctx.store.getDataSchema(version.dataset) : undefined;
+            const label = opts.label ?? (schema ? (await loadDataSchema(ctx, schema)).label : undefined);
+            if (label !== undefined && !(label in stats.features)) {
+              throw new AtelierError('COLUMN_NOT_FOUND', `--label ${label}: no such column in ${version.dataset}@${version.version}; it has ${Object.keys(stats.features).join(', ')}`, {
+                field: 'label',
+              });
+            }
+            writeFileAtomic(html, await statisticsPage(`${version.dataset}@${version.version}`, stats, label));
           }
           return {
             json: { dataset: version.dataset, version: version.version, html, statistics: stats },
