@@ -78,7 +78,7 @@ describe('bad input: one clear line, exit code 1, nothing changed', () => {
   test('a config with an unknown field names the field and its line', async () => {
     const config = readFileSync(join(workspace, 'dnn.yaml'), 'utf8');
     writeFileSync(join(workspace, 'typo.yaml'), config.replace('hidden_units:', 'hidden_unitz:'));
-    const result = await expectUserError(workspace, ['train', 'typo.yaml'], /typo\.yaml:\d+: model\.hidden_unitz: unknown field; allowed here: family, hidden_units/);
+    const result = await expectUserError(workspace, ['train', 'typo.yaml'], /typo\.yaml:\d+: model\.hidden_unitz: unknown field \(did you mean hidden_units\?\); allowed here: family, hidden_units, activation/);
     const line = Number(/typo\.yaml:(\d+)/.exec(result.stderr)![1]);
     assert.match(config.split('\n')[line - 1]!, /hidden_units/);
     writeFileSync(join(workspace, 'rate.yaml'), config.replace('learning_rate: 0.003', 'learning_rate: fast'));

@@ -230,26 +230,34 @@ function describeIssue(issue: z.core.$ZodIssue): { field: string; message: strin
   return { field: path.join('.') || '(root)', path, message: issue.message };
 }
 
-/** Lists the fields that an object schema at `path` allows, for "allowed: ..." hints. */
-function allowedKeysAt(path: (string | number)[]): string[] | undefined {
+/**
+ * Lists the fields that an object schema at `path` allows, for "allowed: ..." hints. At a
+ * discriminated union (the model section), the option the config's own discriminator picks (its
+ * family); all options' fields only when it names none.
+ */
+function allowedKeysAt(path: (string | number)[], raw: unknown): string[] | undefined {
   let schema: z.ZodType = modelConfigSchema;
+  let value: unknown = raw;
   for (const key of path) {
     const unwrapped = unwrap(schema);
-    if (unwrapped instanceof z.ZodObject) {
-      const next = (unwrapped.shape as Record<string, z.ZodType>)[String(key)];
-      if (!next) return undefined;
-      schema = next;
-    } else if (unwrapped instanceof z.ZodDiscriminatedUnion) {
-      return undefined;
-    } else {
-      return undefined;
-    }
+    if (!(unwrapped instanceof z.ZodObject)) return undefined;
+    const next = (unwrapped.shape as Record<string, z.ZodType>)[String(key)];
+    if (!next) return undefined;
+    schema = next;
+    value = value !== null && typeof value === 'object' ? (value as Record<string, unknown>)[String(key)] : undefined;
   }
   const last = unwrap(schema);
   if (last instanceof z.ZodObject) return Object.keys(last.shape);
   if (last instanceof z.ZodDiscriminatedUnion) {
+    const options = last.options.filter((o): o is z.ZodObject => o instanceof z.ZodObject);
+    const discriminator = (last as unknown as { _zod: { def: { discriminator: string } } })._zod.def.discriminator;
+    const chosen = value !== null && typeof value === 'object' ? (value as Record<string, unknown>)[discriminator] : undefined;
+    const match = options.find((o) => {
+      const field = unwrap((o.shape as Record<string, z.ZodType>)[discriminator]!);
+      return field instanceof z.ZodLiteral && field.values.has(chosen as never);
+    });
     const keys = new Set<string>();
-    for (const option of last.options) if (option instanceof z.ZodObject) Object.keys(option.shape).forEach((k) => keys.add(k));
+    for (const option of match ? [match] : options) Object.keys(option.shape).forEach((k) => keys.add(k));
     return [...keys];
   }
   return undefined;
@@ -263,26 +271,60 @@ function unwrap(schema: z.ZodType): z.ZodType {
   }
 }
 
-/** Parses YAML text into a validated config; errors name the file, line and field. */
+/**
+ * Parses YAML text into a validated config. Every error in the file is reported at once, each
+ * naming its line and field; an unknown field lists the fields allowed there (for \`model:\`, the
+ * chosen family's own) and the nearest one.
+ */
 export function parseModelConfig(text: string, file: string): ModelConfig {
   const { doc, counter, raw } = parseYamlText(text, file);
   const parsed = modelConfigSchema.safeParse(raw ?? {});
   if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    const { field, message, path } = describeIssue(issue);
-    const line = yamlLineOf(doc, counter, path);
-    let hint = '';
-    if (issue.code === 'unrecognized_keys') {
-      const allowed = allowedKeysAt(issue.path.map((p) => (typeof p === 'symbol' ? String(p) : p)));
-      if (allowed) hint = `; allowed here: ${allowed.join(', ')}`;
-    }
-    throw new AtelierError('CONFIG_INVALID', `${file}${line ? `:${line}` : ''}: ${field}: ${message}${hint}`, {
-      file,
-      line,
-      field,
+    // An unknown-keys issue names every unknown key of one object: report each on its own.
+    const issues = parsed.error.issues.flatMap((issue): z.core.$ZodIssue[] => (issue.code === 'unrecognized_keys' ? issue.keys.map((key) => ({ ...issue, keys: [key] })) : [issue]));
+    const found = issues.map((issue) => {
+      const { field, message, path } = describeIssue(issue);
+      const line = yamlLineOf(doc, counter, path);
+      let hint = '';
+      if (issue.code === 'unrecognized_keys') {
+        const at = issue.path.map((p) => (typeof p === 'symbol' ? String(p) : p));
+        const allowed = allowedKeysAt(at, raw);
+        const nearest = allowed && nearestName(issue.keys[0]!, allowed);
+        if (nearest) hint += ` (did you mean ${nearest}?)`;
+        if (allowed) hint += `; allowed here: ${allowed.join(', ')}`;
+      }
+      return { line, field, text: `${field}: ${message}${hint}` };
     });
+    const first = found[0]!;
+    const message =
+      found.length === 1
+        ? `${file}${first.line ? `:${first.line}` : ''}: ${first.text}`
+        : `${file}: ${found.length} errors: ${found.map((f) => `${f.line ? `line ${f.line}: ` : ''}${f.text}`).join('; ')}`;
+    throw new AtelierError('CONFIG_INVALID', message, { file, line: first.line, field: first.field, errors: found.length });
   }
   return parsed.data;
+}
+
+/** The allowed name closest to a misspelt one (edit distance at most a third of its length, and 3), if any. */
+export function nearestName(name: string, allowed: string[]): string | undefined {
+  let best: { name: string; distance: number } | undefined;
+  for (const candidate of allowed) {
+    const distance = editDistance(name.toLowerCase(), candidate.toLowerCase());
+    if (!best || distance < best.distance) best = { name: candidate, distance };
+  }
+  return best && best.distance <= Math.min(3, Math.max(1, Math.floor(name.length / 3))) ? best.name : undefined;
+}
+
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_v, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) {
+      current[j] = Math.min(previous[j]! + 1, current[j - 1]! + 1, previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    previous = current;
+  }
+  return previous[b.length]!;
 }
 
 export function loadModelConfig(file: string): ModelConfig {
