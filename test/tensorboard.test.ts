@@ -256,14 +256,14 @@ describe('EventWriter', () => {
 
     const timed = await EventWriter.create(join(dir, 'b'), { flushIntervalMs: 20 });
     timed.scalar('x', 1, 1);
-    for (let i = 0; i < 100 && readEvents(timed.path).length < 2; i++) await sleep(10);
+    while (readEvents(timed.path).length < 2) await sleep(5);
     assert.equal(readEvents(timed.path).length, 2);
     await timed.close();
 
     const small = await EventWriter.create(join(dir, 'c'), { maxBufferBytes: 100 });
     for (let step = 0; step < 5; step++) small.scalar('x', step, step);
-    await sleep(50);
-    assert.ok(readEvents(small.path).length > 1, 'written without flush once the buffer is full');
+    // Written in the background once the buffer is full: wait for it (the test's timeout bounds a hang).
+    while (readEvents(small.path).length <= 1) await sleep(5);
     await small.close();
     await writer.close();
   });
