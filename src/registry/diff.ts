@@ -25,6 +25,12 @@ export interface VersionDiff {
   b: { ref: string; runId: string | null; configHash: string | null };
   config: { compared: boolean; same: boolean; changes: ConfigChange[]; note?: string };
   metrics: MetricChange[];
+  /**
+   * Where the metrics were measured: on the same rows for both (`sameRows`: the dataset split they
+   * were evaluated on), or each version's recorded held-out metrics (`sameRows: false`, with why),
+   * which come from different rows whenever the data or the split differ.
+   */
+  metricsOn: { sameRows: true; dataset: string; split: 'eval'; rows: number } | { sameRows: false; note: string };
   dataset: { same: boolean; a: DatasetSummary | null; b: DatasetSummary | null };
   bundle: { same: boolean; a: string; b: string };
 }
@@ -86,7 +92,23 @@ export function diffConfigs(a: unknown, b: unknown, path = '', out: ConfigChange
   return out;
 }
 
-/** Config, metric, dataset and bundle differences between two versions (of one model or two). */
+/** Each metric of either side with both values, the change (b - a) and the relative change. */
+export function metricChanges(ma: Record<string, number>, mb: Record<string, number>): MetricChange[] {
+  const names = [...new Set([...Object.keys(ma), ...Object.keys(mb)])].filter((n) => n !== 'count').sort();
+  return names.map((name): MetricChange => {
+    const a = typeof ma[name] === 'number' ? ma[name]! : null;
+    const b = typeof mb[name] === 'number' ? mb[name]! : null;
+    const change = a !== null && b !== null ? b - a : null;
+    const relative = change !== null && a !== null && a !== 0 ? change / Math.abs(a) : null;
+    return { name, a, b, change, relative };
+  });
+}
+
+/**
+ * Config, metric, dataset and bundle differences between two versions (of one model or two). The
+ * metrics here are the recorded ones; `models diff` measures both on the same rows when it can
+ * (evaluation/same-rows.ts) and replaces them.
+ */
 export async function diffModelVersions(ctx: AtelierContext, va: ModelVersionRecord, vb: ModelVersionRecord): Promise<VersionDiff> {
   const pa = await provenance(ctx, va);
   const pb = await provenance(ctx, vb);
@@ -101,14 +123,7 @@ export async function diffModelVersions(ctx: AtelierContext, va: ModelVersionRec
     config = { compared: false, same: false, changes: [], note: `no run config recorded for ${missing}` };
   }
 
-  const names = [...new Set([...Object.keys(va.metrics), ...Object.keys(vb.metrics)])].sort();
-  const metrics = names.map((name): MetricChange => {
-    const a = typeof va.metrics[name] === 'number' ? va.metrics[name]! : null;
-    const b = typeof vb.metrics[name] === 'number' ? vb.metrics[name]! : null;
-    const change = a !== null && b !== null ? b - a : null;
-    const relative = change !== null && a !== null && a !== 0 ? change / Math.abs(a) : null;
-    return { name, a, b, change, relative };
-  });
+  const metrics = metricChanges(va.metrics, vb.metrics);
 
   const da = pa.run?.dataset ?? null;
   const db = pb.run?.dataset ?? null;
@@ -117,6 +132,7 @@ export async function diffModelVersions(ctx: AtelierContext, va: ModelVersionRec
     b: { ref: ref(vb), runId: pb.run?.id ?? null, configHash: pb.run?.configHash ?? null },
     config,
     metrics,
+    metricsOn: { sameRows: false, note: 'recorded held-out metrics: each version was measured on its own held-out split' },
     dataset: { same: da !== null && db !== null && da.contentHash === db.contentHash, a: da, b: db },
     bundle: { same: va.bundleHash === vb.bundleHash, a: va.bundleHash, b: vb.bundleHash },
   };

@@ -5,7 +5,8 @@ import { AtelierError } from '../../core/errors.js';
 import { describeVerdict, validateModelVersion } from '../../evaluation/blessing.js';
 import { latestVerdict } from '../../registry/verdicts.js';
 import { bundlePath, DEFAULT_ALIAS, listModels, promoteModelVersion, resolveModelVersion, rollbackAlias } from '../../registry/models.js';
-import { diffModelVersions, type VersionDiff } from '../../registry/diff.js';
+import { diffModelVersions, metricChanges, type VersionDiff } from '../../registry/diff.js';
+import { metricsOnSameRows } from '../../evaluation/same-rows.js';
 import { importOrigins, provenance } from '../../registry/lineage.js';
 import { exportModelVersion, importModelArchive } from '../../registry/transfer.js';
 import { headlineMetric } from '../../evaluation/metrics.js';
@@ -52,7 +53,11 @@ export function renderDiff(d: VersionDiff): string {
   }
   if (d.metrics.length === 0) lines.push('metrics: none recorded');
   else {
-    lines.push('metrics:');
+    lines.push(
+      d.metricsOn.sameRows
+        ? `metrics, both measured on the same ${d.metricsOn.rows} rows (${d.metricsOn.dataset}, held-out split):`
+        : `metrics (NOT on the same rows: ${d.metricsOn.note}):`,
+    );
     lines.push(
       indent(
         table(
@@ -241,10 +246,19 @@ export function registerModels(program: Command): void {
     .description('Compare two versions (of one model or two): config fields, metrics, dataset, bundle')
     .argument('<a>', 'model@version or model@alias')
     .argument('<b>', 'model@version or model@alias')
+    .option('--recorded', "compare the metrics recorded at training (each on its own held-out rows) instead of measuring both on B's held-out rows")
     .action(
-      action(async (io, a: string, b: string) =>
+      action(async (io, a: string, b: string, opts: { recorded?: boolean }) =>
         withContext(io.globals, async (ctx) => {
-          const diff = await diffModelVersions(ctx, await resolveRef(ctx, a), await resolveRef(ctx, b));
+          const [va, vb] = [await resolveRef(ctx, a), await resolveRef(ctx, b)];
+          const diff = await diffModelVersions(ctx, va, vb);
+          const measured = opts.recorded ? undefined : await metricsOnSameRows(ctx, va, vb);
+          if (measured) {
+            diff.metrics = metricChanges(measured.a, measured.b);
+            diff.metricsOn = { sameRows: true, ...measured.data };
+          } else if (!opts.recorded) {
+            diff.metricsOn = { sameRows: false, note: `${vb.model}@${vb.version} has no training data on record to measure both on: recorded metrics, each from its own held-out rows` };
+          }
           return { json: diff, human: renderDiff(diff) };
         }),
       ),
