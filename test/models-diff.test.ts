@@ -46,3 +46,21 @@ describe('models diff: metrics on the same rows', () => {
     assert.match(human.stdout, /metrics \(NOT on the same rows: recorded held-out metrics: each version was measured on its own held-out split\):/);
   });
 });
+
+describe('models show and evaluate: one permutation importance', () => {
+  test('for the same version and split they report the same figures (same rows, shuffles and seed)', { timeout: 120_000 }, async () => {
+    const ws = tempDir('atelier-importance-');
+    const run = async (args: string[]) => {
+      const result = await cli([...args, '--json'], { cwd: ws });
+      assert.equal(result.code, 0, `atelier ${args.join(' ')}: ${result.stderr}`);
+      return result.json;
+    };
+    await run(['init', '.']);
+    await run(['data', 'import', HOUSING, '--name', 'housing']);
+    await run(['train', join(ROOT, 'examples', 'housing', 'linear.yaml')]);
+    const kept = (await run(['models', 'show', 'housing-linear'])).evaluation.importance;
+    const measured = (await run(['evaluate', 'housing-linear'])).importance;
+    assert.ok(kept.features.length > 5);
+    assert.deepEqual(measured, kept);
+  });
+});

@@ -10,7 +10,7 @@ import { taskLoss } from '../models/losses.js';
 import { bundlePath, resolveModelVersion } from '../registry/models.js';
 import type { AtelierContext } from '../store/context.js';
 import { evaluationCharts, type Chart } from './charts.js';
-import { DEFAULT_REPEATS, permutationImportance, type ImportanceResult } from './importance.js';
+import { DEFAULT_REPEATS, IMPORTANCE_ROWS, permutationImportance, type ImportanceResult } from './importance.js';
 import { taskMetrics, type Metrics } from './metrics.js';
 import { parseSlices, sliceBy, type SliceResult } from './slices.js';
 import { gatherOutputs, headlineFigures, taskReport, type TaskReport } from './task-report.js';
@@ -147,12 +147,16 @@ export async function evaluateModel(ctx: AtelierContext, modelRef: string, optio
     );
 
     const repeats = options.importance?.repeats ?? DEFAULT_REPEATS;
-    const inputColumns = new Map<string, RawColumn>(inputs.map((n) => [n, selected.get(n)!]));
+    // The same sample and seed as the importance training kept (evaluation/importance.ts), so the two agree.
+    const sample = Math.min(rows.length, IMPORTANCE_ROWS);
+    const first = Uint32Array.from({ length: sample }, (_v, i) => i);
+    const inputColumns = gatherColumns(new Map<string, RawColumn>(inputs.map((n) => [n, selected.get(n)!])), first);
+    const sampleY = gather(y, first);
     const importance =
       repeats > 0
-        ? await permutationImportance(inputColumns, inputs, async (columns) => taskLoss(task, await bundle.predictColumns(columns, rows.length), width, y), {
+        ? await permutationImportance(inputColumns, inputs, async (columns) => taskLoss(task, await bundle.predictColumns(columns, sample), width, sampleY), {
             repeats,
-            seed: options.importance?.seed ?? 42,
+            seed: options.importance?.seed ?? config?.training.seed ?? 42,
           })
         : null;
 

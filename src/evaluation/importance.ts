@@ -27,7 +27,13 @@ export interface ImportanceResult {
   features: FeatureImportance[];
 }
 
+/**
+ * Training (the importance kept with a version) and `atelier evaluate` measure importance the same
+ * way, so the two agree for the same version and split: 5 shuffles per feature, on at most the
+ * first 20,000 rows (held-out rows are a seeded hash sample already), seeded by the training seed.
+ */
 export const DEFAULT_REPEATS = 5;
+export const IMPORTANCE_ROWS = 20_000;
 
 /** The column with its values in a random order (Fisher-Yates), leaving `column` as it is. */
 function shuffled(column: RawColumn, random: () => number): RawColumn {

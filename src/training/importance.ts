@@ -1,12 +1,8 @@
 import { gather, gatherColumns } from '../data/table.js';
-import { permutationImportance, type ImportanceResult } from '../evaluation/importance.js';
+import { DEFAULT_REPEATS, IMPORTANCE_ROWS, permutationImportance, type ImportanceResult } from '../evaluation/importance.js';
 import { transformColumns, type FittedTransform, type RawColumn } from '../features/transform.js';
 import type { Task, TrainedModel } from '../models/family.js';
 import { taskLoss } from '../models/losses.js';
-
-/** Held-out rows used for the importance kept with a version (a seeded hash sample already). */
-const IMPORTANCE_ROWS = 20_000;
-const IMPORTANCE_REPEATS = 3;
 
 /**
  * Permutation importance of each raw input on (up to 20,000 of) the held-out rows, kept with the
@@ -30,6 +26,6 @@ export async function heldOutImportance(
     selected,
     names,
     async (shuffled) => taskLoss(task, await model.predict(transformColumns(transform, shuffled, rows.length)), model.outputWidth, labels),
-    { repeats: IMPORTANCE_REPEATS, seed },
+    { repeats: DEFAULT_REPEATS, seed },
   );
 }
