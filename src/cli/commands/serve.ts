@@ -124,7 +124,7 @@ export function registerServe(program: Command): void {
         const ctx = await openContext(workspaceOf(io.globals));
         let server;
         try {
-          server = await startServer(ctx, options);
+          server = await startServer(ctx, { ...options, clusterMetrics: cluster.isWorker });
         } catch (error) {
           await ctx.store.close();
           throw error;
@@ -149,10 +149,15 @@ export function registerServe(program: Command): void {
     );
 }
 
-/** `--workers N`: N processes on one port (node:cluster), each with its own model manager. */
+/**
+ * `--workers N`: N processes on one port (node:cluster), each with its own model manager; the
+ * primary sums their metrics for whichever worker a scrape of /metrics lands on.
+ */
 async function runPrimary(workers: number, options: ServerOptions) {
   // Workers run this same command; their stdout is not ours to print.
   cluster.setupPrimary({ silent: true });
+  const { aggregateWorkerMetrics } = await import('../../serving/cluster-metrics.js');
+  aggregateWorkerMetrics();
   const started = await Promise.all(
     Array.from({ length: workers }, () => {
       const worker = cluster.fork();
