@@ -11,7 +11,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join, posix, relative, resolve } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { Ajv } from 'ajv';
@@ -592,4 +592,12 @@ describe('deploy: the commands and routes the files name are real', () => {
     assert.deepEqual(steps.map((s) => s.status), steps.map(() => 'done'), JSON.stringify(steps));
     assert.ok(steps.some((s) => s.step === 'push'));
   });
+});
+
+test('docs/team.md lists every file of deploy/k8s/base and names only files that exist', { timeout: 10_000 }, () => {
+  const page = readFileSync(join(ROOT, 'docs', 'team.md'), 'utf8');
+  const tree = /^deploy\/k8s\/base\/\n([\s\S]*?)^deploy\/k8s\/overlays/m.exec(page)![1]!;
+  const listed = [...tree.matchAll(/^\s+(\S+\.yaml)/gm)].map((m) => m[1]!).sort();
+  assert.deepEqual(listed, readdirSync(join(K8S, 'base')).sort());
+  for (const link of page.matchAll(/\]\(\.\.\/(deploy\/[^)]+)\)/g)) assert.ok(existsSync(join(ROOT, link[1]!)), link[1]);
 });
