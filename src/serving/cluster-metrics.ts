@@ -12,6 +12,8 @@ import { AggregatorRegistry, type Registry } from 'prom-client';
 
 const REQUEST = 'atelier:metrics';
 const ANSWER = 'atelier:metrics-answer';
+/** prom-client gives up on a silent worker after 5 s; past this, the primary itself is not answering. */
+const ANSWER_TIMEOUT_MS = 10_000;
 
 interface MetricsRequest {
   type: typeof REQUEST;
@@ -59,7 +61,15 @@ export function clusterMetricsText(registry: Registry): () => Promise<string> {
   return () =>
     new Promise<string>((resolve, reject) => {
       const id = next++;
-      pending.set(id, { resolve, reject });
+      const timer = setTimeout(() => {
+        pending.delete(id);
+        reject(new Error(`the serve primary process did not answer a metrics request within ${ANSWER_TIMEOUT_MS / 1000} s`));
+      }, ANSWER_TIMEOUT_MS);
+      const settle = <T>(done: (value: T) => void) => (value: T) => {
+        clearTimeout(timer);
+        done(value);
+      };
+      pending.set(id, { resolve: settle(resolve), reject: settle(reject) });
       process.send!({ type: REQUEST, id } satisfies MetricsRequest);
     });
 }

@@ -39,6 +39,12 @@ export function parseDomainPolicy(value: string): NonNullable<ServerOptions['dom
   return out;
 }
 
+/**
+ * Set in the environment of the workers `--workers N` forks: their primary answers metrics
+ * requests (a worker of another cluster manager, such as pm2, serves its own metrics).
+ */
+const CLUSTER_METRICS_ENV = 'ATELIER_SERVE_CLUSTER_METRICS';
+
 /** Resolves when the process is asked to stop (Ctrl-C or SIGTERM). */
 export function untilSignal(): Promise<string> {
   return new Promise((resolve) => {
@@ -124,7 +130,7 @@ export function registerServe(program: Command): void {
         const ctx = await openContext(workspaceOf(io.globals));
         let server;
         try {
-          server = await startServer(ctx, { ...options, clusterMetrics: cluster.isWorker });
+          server = await startServer(ctx, { ...options, clusterMetrics: cluster.isWorker && process.env[CLUSTER_METRICS_ENV] === '1' });
         } catch (error) {
           await ctx.store.close();
           throw error;
@@ -160,7 +166,7 @@ async function runPrimary(workers: number, options: ServerOptions) {
   aggregateWorkerMetrics();
   const started = await Promise.all(
     Array.from({ length: workers }, () => {
-      const worker = cluster.fork();
+      const worker = cluster.fork({ [CLUSTER_METRICS_ENV]: '1' });
       worker.process.stderr?.pipe(process.stderr);
       worker.process.stdout?.resume();
       return new Promise<{ port: number; models: string[] }>((resolve, reject) => {
