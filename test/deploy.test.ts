@@ -5,13 +5,14 @@
  *                environment and depends_on resolve
  *   k8s/         base and overlays rendered (the test's kustomize subset, compared with
  *                `kubectl kustomize` where kubectl is installed) and every manifest validated
- *                against the Kubernetes OpenAPI schemas (kubernetes-models) and KEDA's
+ *                against the Kubernetes OpenAPI schemas (kubernetes-models) and KEDA's, unknown
+ *                fields found by TypeScript's excess property checks on the same schemas' types
  *   all          the probes hit routes `atelier serve` answers, the commands are real `atelier`
  *                commands with real flags, the KEDA query counts pg-boss's queued jobs
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join, posix, relative, resolve } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { Ajv } from 'ajv';
@@ -260,27 +261,57 @@ describe('deploy/compose.yaml', () => {
 // ---------- Kubernetes ----------
 
 type Model = new (data: any) => { validate(): void };
-const MODELS: Record<string, Model> = {
-  'v1/ConfigMap': ConfigMap,
-  'v1/Secret': Secret,
-  'v1/Service': Service,
-  'v1/PersistentVolumeClaim': PersistentVolumeClaim,
-  'apps/v1/Deployment': Deployment,
-  'autoscaling/v2/HorizontalPodAutoscaler': HorizontalPodAutoscaler,
-  'batch/v1/Job': Job,
-  'policy/v1/PodDisruptionBudget': PodDisruptionBudget,
-  'keda.sh/v1alpha1/ScaledObject': ScaledObject,
-  'keda.sh/v1alpha1/TriggerAuthentication': TriggerAuthentication,
+/** Each kind the files use: its model class (a validator from the OpenAPI schema) and the module that declares its type. */
+const KINDS: Record<string, { model: Model; module: string }> = {
+  'v1/ConfigMap': { model: ConfigMap, module: 'kubernetes-models/v1/ConfigMap' },
+  'v1/Secret': { model: Secret, module: 'kubernetes-models/v1/Secret' },
+  'v1/Service': { model: Service, module: 'kubernetes-models/v1/Service' },
+  'v1/PersistentVolumeClaim': { model: PersistentVolumeClaim, module: 'kubernetes-models/v1/PersistentVolumeClaim' },
+  'apps/v1/Deployment': { model: Deployment, module: 'kubernetes-models/apps/v1/Deployment' },
+  'autoscaling/v2/HorizontalPodAutoscaler': { model: HorizontalPodAutoscaler, module: 'kubernetes-models/autoscaling/v2/HorizontalPodAutoscaler' },
+  'batch/v1/Job': { model: Job, module: 'kubernetes-models/batch/v1/Job' },
+  'policy/v1/PodDisruptionBudget': { model: PodDisruptionBudget, module: 'kubernetes-models/policy/v1/PodDisruptionBudget' },
+  'keda.sh/v1alpha1/ScaledObject': { model: ScaledObject, module: '@kubernetes-models/keda/keda.sh/v1alpha1/ScaledObject' },
+  'keda.sh/v1alpha1/TriggerAuthentication': { model: TriggerAuthentication, module: '@kubernetes-models/keda/keda.sh/v1alpha1/TriggerAuthentication' },
 };
+const kindOf = (m: Manifest) => `${m.apiVersion}/${m.kind}`;
 
 function validateManifest(m: Manifest): void {
-  const Model = MODELS[`${m.apiVersion}/${m.kind}`];
-  assert.ok(Model, `${m.apiVersion} ${m.kind} ${m.metadata.name}: no schema to check it against`);
+  const kind = KINDS[kindOf(m)];
+  assert.ok(kind, `${m.apiVersion} ${m.kind} ${m.metadata.name}: no schema to check it against`);
   try {
-    new Model(m).validate();
+    new kind.model(m).validate();
   } catch (error) {
     assert.fail(`${m.kind} ${m.metadata.name}: ${(error as Error).message}`);
   }
+}
+
+/**
+ * Fields the schemas do not know. The OpenAPI validators accept unknown fields (as the API server
+ * does without strict field validation); the TypeScript types generated from the same schemas do
+ * not: each manifest, written as an object literal of its kind's type, must compile.
+ */
+function unknownFieldErrors(manifests: Manifest[]): string[] {
+  const dir = tempDir('atelier-deploy-types-');
+  symlinkSync(join(ROOT, 'node_modules'), join(dir, 'node_modules'));
+  const lines = manifests.map((m, i) => {
+    const kind = KINDS[kindOf(m)]!;
+    return `import type { I${m.kind} as T${i} } from '${kind.module}';\nexport const m${i}: T${i} = ${JSON.stringify(m)};`;
+  });
+  writeFileSync(join(dir, 'manifests.ts'), lines.join('\n') + '\n');
+  const tsc = spawnSync(
+    process.execPath,
+    [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '--ignoreConfig', '--noEmit', '--strict', '--module', 'nodenext', '--moduleResolution', 'nodenext', '--types', 'node', '--skipLibCheck', 'manifests.ts'],
+    { cwd: dir, encoding: 'utf8' },
+  );
+  const errors = tsc.stdout.split('\n').filter((l) => /error TS/.test(l));
+  if (tsc.status !== 0 && errors.length === 0) throw new Error(`tsc failed: ${tsc.stdout}${tsc.stderr}`);
+  // Name the manifest of each error: line 2i+2 of the file is manifest i.
+  return errors.map((e) => {
+    const line = Number(/\((\d+),\d+\)/.exec(e)?.[1]);
+    const m = manifests[(line - 2) / 2];
+    return m ? `${m.kind} ${m.metadata.name}: ${e.replace(/^.*error /, '')}` : e;
+  });
 }
 
 const named = (objects: Manifest[], kind: string, name: string) => objects.find((o) => o.kind === kind && o.metadata.name === name);
@@ -362,6 +393,20 @@ describe('deploy/k8s', () => {
     const hpa = structuredClone(named(base!.objects, 'HorizontalPodAutoscaler', 'atelier-serving')!);
     hpa.spec.scaleTargetRef.name = 'atelier-servingg';
     assert.equal(referenceProblems([...base!.objects.filter((o) => o.kind !== 'HorizontalPodAutoscaler'), hpa]).length, 1);
+  });
+
+  test('no manifest has a field the schemas do not know (TypeScript\'s excess property checks on the schemas\' types)', { timeout: 60_000 }, () => {
+    const all = renders().flatMap((r) => r.objects);
+    assert.deepEqual(unknownFieldErrors(all), []);
+    // The check bites: a misspelt key in a container, and one in a KEDA trigger.
+    const serving = structuredClone(all.find((o) => o.kind === 'Deployment')!);
+    serving.spec.template.spec.containers[0].readinesProbe = {};
+    const scaled = structuredClone(all.find((o) => o.kind === 'ScaledObject')!);
+    scaled.spec.triggers[0].metdata = {};
+    const errors = unknownFieldErrors([serving, scaled]);
+    assert.equal(errors.length, 2, errors.join('\n'));
+    assert.match(errors[0]!, /^Deployment atelier-\w+: .*readinesProbe.*does not exist/);
+    assert.match(errors[1]!, /^ScaledObject atelier-worker: .*metdata.*does not exist/);
   });
 
   test('the kustomize subset renders what `kubectl kustomize` renders (when kubectl is here)', { timeout: 60_000 }, (t) => {
