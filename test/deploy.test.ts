@@ -163,6 +163,26 @@ describe('deploy/Dockerfile', () => {
     assert.ok(dockerIgnored(ignore, 'node_modules/pg/package.json') && dockerIgnored(ignore, 'examples/iris/iris.csv') && !dockerIgnored(ignore, 'examples/housing/housing.csv'));
   });
 
+  test('every package the program imports is a runtime dependency, kept by `npm prune --omit=dev`', { timeout: 10_000 }, () => {
+    const { dependencies } = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { dependencies: Record<string, string> };
+    const imported = new Set<string>();
+    const walk = (dir: string) => {
+      for (const entry of readdirSync(dir, { withFileTypes: true })) {
+        const path = join(dir, entry.name);
+        if (entry.isDirectory()) walk(path);
+        else if (entry.name.endsWith('.ts')) {
+          const text = readFileSync(path, 'utf8');
+          for (const m of text.matchAll(/(?:from\s+|import\(\s*|require\(\s*)'([^'.][^']*)'/g)) {
+            if (!m[1]!.startsWith('node:')) imported.add(/^(@[^/]+\/[^/]+|[^/]+)/.exec(m[1]!)![1]!);
+          }
+        }
+      }
+    };
+    walk(join(ROOT, 'src'));
+    assert.ok(imported.has('fastify') && imported.has('better-sqlite3'), [...imported].join(' '));
+    for (const name of imported) assert.ok(name in dependencies, `src imports ${name}, which is not in package.json's dependencies (the image would not have it)`);
+  });
+
   test('the build stage holds every file `npm run build` reads before it runs', { timeout: 10_000 }, () => {
     const build = dockerfile()[0]!;
     const buildRun = build.instructions.find((i) => i.op === 'RUN' && i.args.includes('npm run build'))!;
@@ -542,9 +562,17 @@ function atelierCommands(): { where: string; args: string[] }[] {
   return out;
 }
 
+/** `atelier ARGS --help`, once per ARGS. */
+const helps = new Map<string, ReturnType<typeof cli>>();
+function helpOf(command: string[]): ReturnType<typeof cli> {
+  const key = command.join(' ');
+  if (!helps.has(key)) helps.set(key, cli([...command, '--help'], { cwd: tempDir() }));
+  return helps.get(key)!;
+}
+
 /** The options `atelier ARGS --help` lists, or undefined when ARGS is no command. */
 async function optionsOf(command: string[]): Promise<Set<string> | undefined> {
-  const help = await cli([...command, '--help'], { cwd: tempDir() });
+  const help = await helpOf(command);
   // A word that is no command gets the program's help (exit 0): its usage line tells.
   if (help.code !== 0 || !help.stdout.startsWith(`Usage: atelier ${command.join(' ')} `)) return undefined;
   return new Set([...help.stdout.matchAll(/^\s+(?:-\w, )?(--[a-z][a-z-]*)/gm)].map((m) => m[1]!));
@@ -553,9 +581,8 @@ async function optionsOf(command: string[]): Promise<Set<string> | undefined> {
 /** The command words of an argument list: `pipeline run` of `pipeline run FILE --x`. */
 async function commandWords(args: string[]): Promise<string[]> {
   const first = args[0]!;
-  const help = await cli([first, '--help'], { cwd: tempDir() });
   const sub = args[1];
-  return sub && new RegExp(`^Commands:[\\s\\S]*^\\s+${sub}\\b`, 'm').test(help.stdout) ? [first, sub] : [first];
+  return sub && new RegExp(`^Commands:[\\s\\S]*^\\s+${sub}\\b`, 'm').test((await helpOf([first])).stdout) ? [first, sub] : [first];
 }
 
 describe('deploy: the commands and routes the files name are real', () => {
@@ -604,6 +631,13 @@ describe('deploy: the commands and routes the files name are real', () => {
         assert.equal(response.status, 200, `GET ${path}`);
       }
       assert.equal((await fetch(`http://127.0.0.1:${port}/v2/health/nothing`)).status, 404, 'a wrong path would fail');
+      // The Compose health check itself (`node -e SCRIPT` in the image), pointed at this server:
+      // healthy here, unhealthy where nothing listens.
+      const [kind, program, ...rest] = compose().services.serve.healthcheck.test as string[];
+      assert.deepEqual([kind, program, rest[0]], ['CMD', 'node', '-e']);
+      const check = (to: number) => spawnSync(process.execPath, ['-e', rest[1]!.replace(`127.0.0.1:${composePort}/`, `127.0.0.1:${to}/`)], { timeout: 30_000 }).status;
+      assert.equal(check(port), 0);
+      assert.equal(check(await freePort()), 1);
     } finally {
       server.child.kill('SIGTERM');
     }
