@@ -155,4 +155,29 @@ describe('serving: metrics, prediction log, security, limits, workers', () => {
     }
     assert.equal(await server.stopped, 0);
   });
+
+  test('atelier serve --workers 2: every scrape of /metrics sees the whole server, summed over the workers', { timeout: 120_000 }, async () => {
+    const port = await freePort();
+    const server = await startCli(['serve', '--port', String(port), '--workers', '2', '--models', 'toy', '--json'], { cwd: ws });
+    const url = `http://127.0.0.1:${port}`;
+    const requestsTotal = (text: string) =>
+      [...text.matchAll(/^atelier_requests_total\{model="toy",version="1",api="predict",status="200"\} (\d+)$/gm)].map((m) => Number(m[1]));
+    try {
+      const sent = 40;
+      // Concurrent requests on fresh connections, so that both workers take some.
+      const answers = await Promise.all(Array.from({ length: sent }, () => predict(url, undefined, { connection: 'close' })));
+      assert.deepEqual(answers.map((a) => a.status), Array(sent).fill(200));
+      for (let scrape = 0; scrape < 6; scrape++) {
+        const metrics = await request(`${url}/metrics`, { headers: { connection: 'close' } });
+        assert.equal(metrics.status, 200);
+        assert.deepEqual(requestsTotal(metrics.text), [sent], `scrape ${scrape}: one series holding all ${sent} requests`);
+        assert.match(metrics.text, /^atelier_request_duration_seconds_count\{model="toy",version="1",api="predict"\} 40$/m);
+        // Each worker loads the model once: the load time is the slowest worker's, not a sum.
+        assert.match(metrics.text, /^atelier_model_load_seconds\{model="toy",version="1"\} \d/m);
+      }
+    } finally {
+      server.child.kill('SIGINT');
+    }
+    assert.equal(await server.stopped, 0);
+  });
 });

@@ -1,11 +1,13 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { clusterMetricsText } from './cluster-metrics.js';
 
 /** Buckets for prediction values: symmetric, from small probabilities to large targets. */
 const VALUE_BUCKETS = [-1000, -100, -10, -1, 0, 0.1, 0.25, 0.5, 0.75, 0.9, 1, 2.5, 5, 10, 25, 50, 100, 250, 1000, 10000];
 
 /**
  * The server's Prometheus metrics, in a registry of its own (several servers can share a
- * process, as the tests do). `/metrics` renders `registry`.
+ * process, as the tests do). `/metrics` renders `render()`: this registry, or, in a worker of
+ * `serve --workers N`, the sum over every worker's registry.
  */
 export class ServingMetrics {
   readonly registry = new Registry();
@@ -22,7 +24,10 @@ export class ServingMetrics {
   /** Read at each scrape for the queue-depth gauge (the model manager sets it). */
   queueDepths: () => { model: string; version: number; depth: number }[] = () => [];
 
-  constructor(options: { processMetrics?: boolean } = {}) {
+  /** The text /metrics answers with. */
+  readonly render: () => Promise<string>;
+
+  constructor(options: { processMetrics?: boolean; cluster?: boolean } = {}) {
     const registers = [this.registry];
     this.requests = new Counter({
       name: 'atelier_requests_total',
@@ -60,6 +65,8 @@ export class ServingMetrics {
       help: 'Time to load and warm up a model version, in seconds.',
       labelNames: ['model', 'version'],
       registers,
+      // Each worker loads every version; across workers the slowest load is the one to see.
+      aggregator: 'max',
     });
     this.predictions = new Histogram({
       name: 'atelier_prediction_value',
@@ -75,6 +82,7 @@ export class ServingMetrics {
       registers,
     });
     if (options.processMetrics !== false) collectDefaultMetrics({ register: this.registry, prefix: 'atelier_' });
+    this.render = options.cluster ? clusterMetricsText(this.registry) : () => this.registry.metrics();
   }
 
   /** Counts one inference request and its latency. */

@@ -41,6 +41,8 @@ export interface ServerOptions {
   domainPolicy?: DomainPolicy | { default: DomainPolicy; models: Record<string, DomainPolicy> };
   /** Process metrics (CPU, memory, event loop) in /metrics too (default true). */
   processMetrics?: boolean;
+  /** This server is a worker of `serve --workers N`: /metrics answers for all the workers. */
+  clusterMetrics?: boolean;
   logLevel?: 'silent' | 'error' | 'warn' | 'info' | 'debug';
 }
 
@@ -91,7 +93,7 @@ function policyOf(option: ServerOptions['domainPolicy']): (model: string) => Dom
  */
 export async function buildServer(ctx: AtelierContext, options: ServerOptions = {}): Promise<{ app: FastifyInstance; plane: DataPlane }> {
   const level = options.logLevel ?? 'silent';
-  const metrics = new ServingMetrics({ processMetrics: options.processMetrics });
+  const metrics = new ServingMetrics({ processMetrics: options.processMetrics, cluster: options.clusterMetrics });
   const manager = await ModelManager.create(ctx, {
     models: options.models ?? options.preload ?? 'all',
     aliases: options.aliases,
@@ -163,7 +165,7 @@ export async function buildServer(ctx: AtelierContext, options: ServerOptions = 
 
   app.get('/metrics', async (_request, reply) => {
     void reply.header('content-type', metrics.registry.contentType);
-    return metrics.registry.metrics();
+    return metrics.render();
   });
   registerTfServingRoutes(app, plane);
   registerV2Routes(app, plane);

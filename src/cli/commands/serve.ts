@@ -39,6 +39,12 @@ export function parseDomainPolicy(value: string): NonNullable<ServerOptions['dom
   return out;
 }
 
+/**
+ * Set in the environment of the workers `--workers N` forks: their primary answers metrics
+ * requests (a worker of another cluster manager, such as pm2, serves its own metrics).
+ */
+const CLUSTER_METRICS_ENV = 'ATELIER_SERVE_CLUSTER_METRICS';
+
 /** Resolves when the process is asked to stop (Ctrl-C or SIGTERM). */
 export function untilSignal(): Promise<string> {
   return new Promise((resolve) => {
@@ -124,7 +130,7 @@ export function registerServe(program: Command): void {
         const ctx = await openContext(workspaceOf(io.globals));
         let server;
         try {
-          server = await startServer(ctx, options);
+          server = await startServer(ctx, { ...options, clusterMetrics: cluster.isWorker && process.env[CLUSTER_METRICS_ENV] === '1' });
         } catch (error) {
           await ctx.store.close();
           throw error;
@@ -149,13 +155,18 @@ export function registerServe(program: Command): void {
     );
 }
 
-/** `--workers N`: N processes on one port (node:cluster), each with its own model manager. */
+/**
+ * `--workers N`: N processes on one port (node:cluster), each with its own model manager; the
+ * primary sums their metrics for whichever worker a scrape of /metrics lands on.
+ */
 async function runPrimary(workers: number, options: ServerOptions) {
   // Workers run this same command; their stdout is not ours to print.
   cluster.setupPrimary({ silent: true });
+  const { aggregateWorkerMetrics } = await import('../../serving/cluster-metrics.js');
+  aggregateWorkerMetrics();
   const started = await Promise.all(
     Array.from({ length: workers }, () => {
-      const worker = cluster.fork();
+      const worker = cluster.fork({ [CLUSTER_METRICS_ENV]: '1' });
       worker.process.stderr?.pipe(process.stderr);
       worker.process.stdout?.resume();
       return new Promise<{ port: number; models: string[] }>((resolve, reject) => {
