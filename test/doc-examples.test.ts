@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import { cli, ROOT, startCli, tempDir } from './helpers.js';
 
 /**
- * Runs the worked examples of docs/: every ```sh block after an `<!-- example -->` line. Each page
+ * Runs the worked examples of docs/ and the README: every ```sh block after an `<!-- example -->` line. Each page
  * runs in a fresh folder holding a copy of examples/, as the repository root does. Lines understood:
  *   atelier ARGS            must exit 0, or the N of a trailing `# exits N`
  *   atelier serve ARGS &    started in the background until the page is done
@@ -32,13 +32,14 @@ async function curl(args: string[], cwd: string): Promise<number> {
   return response.status;
 }
 
-const pages = readdirSync(join(ROOT, 'docs')).filter((f) => f.endsWith('.md'));
+// The README's short tour too: it runs from the clone's root, as every page here does.
+const pages = ['README.md', ...readdirSync(join(ROOT, 'docs')).filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`)];
 
 for (const page of pages) {
-  const text = readFileSync(join(ROOT, 'docs', page), 'utf8');
+  const text = readFileSync(join(ROOT, page), 'utf8');
   const blocks = [...text.matchAll(/<!-- example -->\s*```sh\n([\s\S]*?)```/g)].map((m) => m[1]!);
   if (blocks.length === 0) continue;
-  test(`docs/${page}: the worked example runs`, async () => {
+  test(`${page}: the worked example runs`, async () => {
     let cwd = tempDir();
     cpSync(join(ROOT, 'examples'), join(cwd, 'examples'), { recursive: true });
     const background: Awaited<ReturnType<typeof startCli>>[] = [];
