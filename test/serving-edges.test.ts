@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, describe, test } from 'node:test';
@@ -153,6 +154,28 @@ describe('serving: hostile requests (deep nesting, bad URLs, huge ids)', () => {
       assert.equal(answer.status, 400, answer.text);
       assert.deepEqual(Object.keys(answer.body), ['error']);
       assert.match(answer.body.error, /^Malformed request/);
+    } finally {
+      await server.stop();
+    }
+  });
+
+  test('/metrics passes promtool\'s checks (no gauge ends in _total); a 503 for a loading version counts under that version', { timeout: 60_000 }, async () => {
+    const server = await serve(ws, { processMetrics: true });
+    try {
+      // toy@2 is only the staging holder: not loaded ahead, so its first request starts the load and gets 503.
+      const loading = await request(`${server.url}/v1/models/toy/versions/2:predict`, { body: { instances: [{ x: 1.5, n: 2, color: 'red' }] } });
+      assert.equal(loading.status, 503, loading.text);
+      const text = (await request(`${server.url}/metrics`)).text;
+      assert.match(text, /^atelier_requests_total\{model="toy",version="2",api="predict",status="503"\} 1$/m);
+      const gauges = [...text.matchAll(/^# TYPE (\S+) gauge$/gm)].map((m) => m[1]!);
+      assert.ok(gauges.includes('atelier_nodejs_active_handles'), gauges.join(', '));
+      assert.deepEqual(gauges.filter((name) => name.endsWith('_total')), []);
+      const promtool = spawnSync('promtool', ['check', 'metrics'], { input: text, encoding: 'utf8' });
+      if (promtool.error) {
+        process.stderr.write('promtool is not installed here: the exposition was checked for _total gauges only\n');
+      } else {
+        assert.equal(promtool.status, 0, promtool.stdout + promtool.stderr);
+      }
     } finally {
       await server.stop();
     }

@@ -109,6 +109,8 @@ export class DataPlane {
       // A name the server does not serve is the client's text: counted under model "" so that
       // requests for made-up names cannot create series without bound.
       if (isAtelierError(error) && error.code === 'MODEL_NOT_FOUND') labels.model = '';
+      // A version still loading is named by the error: its 503s count under that version.
+      if (isAtelierError(error) && error.code === 'MODEL_NOT_READY' && typeof error.facts.version === 'number') labels.version = String(error.facts.version);
       throw error;
     } finally {
       metrics?.observeRequest(labels.model, labels.version, labels.api, String(status), (performance.now() - started) / 1000);

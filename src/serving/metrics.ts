@@ -5,6 +5,17 @@ import { clusterMetricsText } from './cluster-metrics.js';
 const VALUE_BUCKETS = [-1000, -100, -10, -1, 0, 0.1, 0.25, 0.5, 0.75, 0.9, 1, 2.5, 5, 10, 25, 50, 100, 250, 1000, 10000];
 
 /**
+ * prom-client's process metrics, under our prefix, less the three gauges it names with a `_total`
+ * suffix (`atelier_nodejs_active_{handles,requests,resources}_total`): only counters may end in
+ * _total (`promtool check metrics` refuses them). The same counts stay, by type, in
+ * `atelier_nodejs_active_{handles,requests,resources}`; their sum is the total.
+ */
+function processMetrics(registry: Registry): void {
+  collectDefaultMetrics({ register: registry, prefix: 'atelier_' });
+  for (const what of ['handles', 'requests', 'resources']) registry.removeSingleMetric(`atelier_nodejs_active_${what}_total`);
+}
+
+/**
  * The server's Prometheus metrics, in a registry of its own (several servers can share a
  * process, as the tests do). `/metrics` renders `render()`: this registry, or, in a worker of
  * `serve --workers N`, the sum over every worker's registry.
@@ -81,7 +92,7 @@ export class ServingMetrics {
       labelNames: ['model', 'version', 'feature'],
       registers,
     });
-    if (options.processMetrics !== false) collectDefaultMetrics({ register: this.registry, prefix: 'atelier_' });
+    if (options.processMetrics !== false) processMetrics(this.registry);
     this.render = options.cluster ? clusterMetricsText(this.registry) : () => this.registry.metrics();
   }
 
