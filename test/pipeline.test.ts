@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { parsePipeline } from '../src/pipeline/config.js';
@@ -80,5 +80,32 @@ describe('pipeline run: cached steps, resume after a kill', () => {
       ['run.started', 'run.started', 'run.finished'],
       'the killed run started and never finished; the resumed one finished',
     );
+  });
+});
+
+describe('pipeline windows: over the dataset\'s validated deliveries', () => {
+  test('a second pipeline over the same dataset and schema trains its first run on the last three deliveries, not on one', { timeout: 300_000 }, async () => {
+    const cwd = tempDir();
+    await ok(cwd, ['init']);
+    // Three deliveries of the same distribution (every third row each), so none drifts.
+    const [header, ...rows] = readFileSync(HOUSING, 'utf8').trim().split('\n');
+    mkdirSync(join(cwd, 'deliveries'));
+    for (let d = 0; d < 3; d++) writeFileSync(join(cwd, 'deliveries', `d${d + 1}.csv`), [header, ...rows.filter((_r, i) => i % 3 === d)].join('\n') + '\n');
+    const pipeline = (name: string, model: string) =>
+      `name: ${name}\nsteps:\n  import: { dataset: housing }\n  statistics:\n  validate: { schema: ${SCHEMA} }\n  train: { config: ${model}.yaml, window: { versions: 3 } }\n  evaluate:\n  bless:\n  push: { policy: locked }\n`;
+    for (const model of ['first', 'second']) {
+      writeFileSync(join(cwd, `${model}.yaml`), `name: ${model}\ntask: regression\ndata: { dataset: housing, label: MEDV }\nmodel: { family: linear }\n`);
+      writeFileSync(join(cwd, `${model}-ct.yaml`), pipeline(`${model}-ct`, model));
+    }
+    await ok(cwd, ['pipeline', 'watch', 'first-ct.yaml', '--dir', 'deliveries', '--once']);
+    const rowsOf = async (model: string) => {
+      const shown = await ok(cwd, ['models', 'show', model]);
+      const [name, version] = String(shown.dataset).split('@');
+      return { dataset: shown.dataset, rows: (await ok(cwd, ['data', 'show', `${name}@${version}`])).rowCount };
+    };
+    assert.deepEqual(await rowsOf('first@3'), { dataset: 'housing-window@2', rows: rows.length });
+    // The second pipeline sees the newest delivery only, yet its window holds the three validated ones.
+    await ok(cwd, ['pipeline', 'run', 'second-ct.yaml', '--source', join('deliveries', 'd3.csv')]);
+    assert.deepEqual(await rowsOf('second@1'), { dataset: 'housing-window@2', rows: rows.length }, 'the same three deliveries: the same merged version');
   });
 });

@@ -24,7 +24,8 @@ export interface RunState {
   source?: string;
   dataset?: DatasetVersionRecord;
   statistics?: string;
-  schema?: { file?: string; name: string };
+  /** The schema the delivery was validated against; `id` is its artifact id (type:fingerprint). */
+  schema?: { file?: string; name: string; id?: string };
   /** The data training reads: the delivery, or the window merged from several. */
   trainingData?: DatasetVersionRecord;
   modelConfig?: ModelConfig;
@@ -80,15 +81,24 @@ async function datasetOf(ctx: AtelierContext, a: ArtifactRecord): Promise<Datase
 }
 
 /** Versions of the dataset that passed this pipeline's validation (any earlier run), by id. */
+/**
+ * The dataset's versions a sliding window may hold: with a validate step, those that passed
+ * validation against the same schema (the same content), by this pipeline or any other, so a new
+ * pipeline over a dataset (its locked twin) trains on the last N good deliveries of the dataset
+ * from its first run, not on its own first delivery alone; the current delivery has just passed.
+ * Without a validate step, every version of the dataset.
+ */
 async function validatedVersions(ctx: AtelierContext, state: RunState): Promise<DatasetVersionRecord[]> {
   const dataset = need(state.dataset, 'a dataset');
   if (!state.pipeline.config.steps.validate) return ctx.store.listDatasetVersions(dataset.dataset);
-  const passed = (await ctx.store.listExecutions({ pipeline: state.pipeline.config.name, step: 'validate' })).filter((e) => e.state === 'complete' || e.state === 'cached');
+  const schemaId = need(state.schema?.id, 'a validated schema');
+  const passed = (await ctx.store.listExecutions({ step: 'validate' })).filter((e) => e.state === 'complete' || e.state === 'cached');
   const ids = new Set<string>([dataset.id]);
   for (const execution of passed) {
-    for (const event of await ctx.store.listExecutionEvents({ executionId: execution.id })) {
-      if (event.kind === 'input' && event.name === 'dataset') ids.add(String((await ctx.store.getArtifact(event.artifactId))?.properties.datasetVersionId));
-    }
+    const inputs = (await ctx.store.listExecutionEvents({ executionId: execution.id })).filter((e) => e.kind === 'input');
+    if (!inputs.some((e) => e.name === 'schema' && e.artifactId === schemaId)) continue;
+    const data = inputs.find((e) => e.name === 'dataset');
+    if (data) ids.add(String((await ctx.store.getArtifact(data.artifactId))?.properties.datasetVersionId));
   }
   return (await ctx.store.listDatasetVersions(dataset.dataset)).filter((v) => ids.has(v.id));
 }
@@ -140,7 +150,7 @@ const validateStep: StepDefinition = {
     let schema: ArtifactRecord;
     if (file) {
       schema = artifact('schema', file, sha256(readFileSync(file)));
-      state.schema = { file, name: file };
+      state.schema = { file, name: file, id: schema.id };
     } else {
       let record = await ctx.store.getDataSchema(dataset.dataset);
       if (!record) {
@@ -150,7 +160,7 @@ const validateStep: StepDefinition = {
         state.note(`  schema inferred from ${ref(dataset)} (label ${label}) as ${dataset.dataset} schema v${record.version}`);
       }
       schema = artifact('schema', `${record.dataset} schema v${record.version}`, record.contentHash);
-      state.schema = { name: schema.uri };
+      state.schema = { name: schema.uri, id: schema.id };
     }
     const inputs: Record<string, ArtifactRecord> = { dataset: datasetArtifact(dataset), schema };
     if (state.statistics) inputs.statistics = artifact('statistics', state.statistics, state.statistics);
