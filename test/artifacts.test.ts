@@ -287,7 +287,7 @@ describe('s3:// settings, faults and cache', () => {
     try {
       const store = s3Store('s3://atelier/creds');
       await assert.rejects(store.putFile(tempFile(store, 'x')), (error: unknown) => {
-        rejectsWith('ARTIFACT_ACCESS_DENIED', /refused at http:\/\/127\.0\.0\.1:\d+ with access key WRONGKEY .*check the credentials/)(error);
+        rejectsWith('ARTIFACT_ACCESS_DENIED', /access denied at http:\/\/127\.0\.0\.1:\d+ with access key WRONGKEY while .*check the credentials/)(error);
         assert.ok(!(error as Error).message.includes('wrong-secret'));
         return true;
       });

@@ -61,9 +61,11 @@ export function parseS3Url(url: string, env: NodeJS.ProcessEnv = process.env): S
 /**
  * A client for the location. Checksums only when the API requires them (we check sha256
  * ourselves, and many S3-compatible stores reject the SDK's newer default checksums); bounded
- * connection time so an unreachable endpoint fails instead of hanging.
+ * connection time so an unreachable endpoint fails instead of hanging; the SDK's three attempts.
  */
 export function s3ClientFor(location: S3Location): S3Client {
+  // Atelier supports Node 20; the SDK's notice about its own future Node support is not the user's to act on.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   return new S3Client({
     region: location.region,
     ...(location.endpoint ? { endpoint: location.endpoint } : {}),
@@ -97,7 +99,9 @@ export function s3Failure(error: unknown, location: S3Location, what: string, ac
   const status = e.$metadata?.httpStatusCode;
   const where = location.endpoint ? ` at ${location.endpoint}` : '';
   const facts = { url: what, bucket: location.bucket, endpoint: location.endpoint };
-  const detail = `${name}${e.message && e.message !== name ? `: ${e.message}` : ''}`.split('\n')[0];
+  // A HEAD's error has no body: the SDK can only say "Unknown"; the status says more.
+  const bodyless = name === '' || name === 'Unknown' || e.message === 'UnknownError';
+  const detail = bodyless ? `HTTP ${status ?? 'error'}` : `${name}${e.message && e.message !== name ? `: ${e.message}` : ''}`.split('\n')[0];
   if (name === 'NoSuchBucket') {
     return new AtelierError('ARTIFACT_BUCKET_NOT_FOUND', `${what}: bucket "${location.bucket}" does not exist${where}; create it or correct the artifact store URL`, facts);
   }
@@ -112,16 +116,16 @@ export function s3Failure(error: unknown, location: S3Location, what: string, ac
     const key = process.env.AWS_ACCESS_KEY_ID ? ` with access key ${process.env.AWS_ACCESS_KEY_ID}` : '';
     return new AtelierError(
       'ARTIFACT_ACCESS_DENIED',
-      `${what}: ${action} refused${where}${key} (${detail || `HTTP ${status}`}); check the credentials (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY) and the bucket's permissions`,
+      `${what}: access denied${where}${key} while ${action} (${detail}); check the credentials (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY) and the bucket's permissions`,
       facts,
     );
   }
   if (status === undefined && (UNREACHABLE.test(`${name} ${e.code ?? ''} ${e.message ?? ''}`) || name === 'Error' || name === 'TypeError')) {
     return new AtelierError(
       'ARTIFACT_STORE_UNREACHABLE',
-      `${what}: cannot reach the artifact store${where || ` (region ${location.region})`} (${detail || 'no answer'}); check the endpoint and that the server is up`,
+      `${what}: cannot reach the artifact store${where || ` (region ${location.region})`} (${detail}); check the endpoint and that the server is up`,
       facts,
     );
   }
-  return new AtelierError('ARTIFACT_STORE_FAILED', `${what}: ${action} failed${where} (${detail || `HTTP ${status}`})`, facts);
+  return new AtelierError('ARTIFACT_STORE_FAILED', `${what}: ${action} failed${where} (${detail})`, facts);
 }
