@@ -175,11 +175,12 @@ function s3Client(): S3Client {
 }
 
 /** An S3 store as a process in `state` (its own .atelier/tmp and .atelier/cache) would open it. */
-function s3Store(url: string, state = tempDir(), options: { cacheBytes?: number; partBytes?: number; client?: S3Client } = {}): S3ArtifactStore {
+function s3Store(url: string, state = tempDir(), options: { cacheBytes?: number; cacheGraceMs?: number; partBytes?: number; client?: S3Client } = {}): S3ArtifactStore {
   return new S3ArtifactStore(parseS3Url(url), {
     tempDir: join(state, 'tmp'),
     cacheDir: join(state, 'cache'),
     cacheBytes: options.cacheBytes ?? 64 * MiB,
+    cacheGraceMs: options.cacheGraceMs,
     partBytes: options.partBytes,
     client: options.client,
   });
@@ -257,7 +258,7 @@ describe('s3:// settings, faults and cache', () => {
     const url = 's3://atelier/cache';
     const writer = s3Store(url);
     const [a, b, c] = await Promise.all(['a', 'b', 'c'].map((n) => writer.putFile(tempFile(writer, n.repeat(1000), '.txt'), '.txt')));
-    const reader = s3Store(url, tempDir(), { cacheBytes: 2500 });
+    const reader = s3Store(url, tempDir(), { cacheBytes: 2500, cacheGraceMs: 0 });
     const pause = () => new Promise((r) => setTimeout(r, 30)); // distinct access times
     await reader.localPath(a!.key);
     await pause();
@@ -271,6 +272,11 @@ describe('s3:// settings, faults and cache', () => {
     assert.equal(reader.cache.lookup(b!.key), undefined, 'b, least recently used, is evicted');
     assert.ok(reader.cache.bytes() <= 2500);
     assert.equal(readFileSync(await reader.localPath(b!.key), 'utf8'), 'b'.repeat(1000), 'an evicted file is fetched again');
+
+    // With the default grace, nothing used in the last minute goes: another process may be about to read it.
+    const busy = s3Store(url, tempDir(), { cacheBytes: 2500 });
+    for (const { key } of [a!, b!, c!]) await busy.localPath(key);
+    assert.equal(busy.cache.bytes(), 3000, 'over the cap for a moment rather than pulling a file from under a reader');
   });
 
   test('a bucket that does not exist is named, and nothing is written', { timeout: 60_000 }, async () => {

@@ -5,6 +5,8 @@ import { bundleHashOfKey, moveInto, tempName } from './artifacts.js';
 import { folderEntries } from './artifacts-file.js';
 
 export const DEFAULT_CACHE_BYTES = 2 * 1024 ** 3;
+/** Entries used this recently are not evicted. */
+export const DEFAULT_GRACE_MS = 60_000;
 
 const UNITS: Record<string, number> = { b: 1, kb: 1e3, kib: 1024, mb: 1e6, mib: 1024 ** 2, gb: 1e9, gib: 1024 ** 3 };
 
@@ -25,13 +27,16 @@ export function byteSizeFrom(variable: string, fallback: number): number {
  * (`sha256/xx/<hash>.parquet`, `bundles/<hash>/`). Entries arrive whole by rename (from
  * .atelier/tmp, the same filesystem), so two processes filling the same key never see half of
  * it; the loser's copy is dropped. Each use touches the entry's time; past `capBytes` the least
- * recently used entries go, never the one just used.
+ * recently used entries go, never the one just used nor one used within `graceMs` (another
+ * process may be between finding a bundle here and loading it), so the cap can be passed for a
+ * moment while many entries are in use at once.
  */
 export class ArtifactCache {
   constructor(
     readonly root: string,
     readonly capBytes: number,
     private readonly stagingDir: string,
+    private readonly graceMs = DEFAULT_GRACE_MS,
   ) {}
 
   private pathOf(key: string): string {
@@ -78,8 +83,9 @@ export class ArtifactCache {
   evict(keep?: string): void {
     const entries = [...folderEntries(this.root)].sort((a, b) => a.modifiedAt.getTime() - b.modifiedAt.getTime());
     let total = entries.reduce((sum, e) => sum + e.bytes, 0);
+    const recent = Date.now() - this.graceMs;
     for (const entry of entries) {
-      if (total <= this.capBytes) break;
+      if (total <= this.capBytes || entry.modifiedAt.getTime() > recent) break;
       if (entry.key === keep) continue;
       this.remove(entry.key);
       total -= entry.bytes;

@@ -22,6 +22,8 @@ export interface S3StoreOptions {
   /** Local read-through cache folder (.atelier/cache) and its cap in bytes. */
   cacheDir: string;
   cacheBytes: number;
+  /** Cache entries used this recently are not evicted (default a minute). */
+  cacheGraceMs?: number;
   /** Multipart part size (at least 5 MiB). */
   partBytes?: number;
   client?: S3Client;
@@ -52,7 +54,7 @@ export class S3ArtifactStore extends LocalTempStore implements ArtifactStore {
     this.url = location.url;
     this.client = options.client ?? s3ClientFor(location);
     this.partBytes = Math.max(MIN_PART_BYTES, options.partBytes ?? DEFAULT_PART_BYTES);
-    this.cache = new ArtifactCache(options.cacheDir, options.cacheBytes, options.tempDir);
+    this.cache = new ArtifactCache(options.cacheDir, options.cacheBytes, options.tempDir, options.cacheGraceMs);
   }
 
   /** The object key of an artifact key (a bundle is its tar). */
