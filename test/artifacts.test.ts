@@ -237,6 +237,30 @@ describe('s3:// settings, faults and cache', () => {
     assert.equal(sha(read), sha(data));
   });
 
+  test('a multipart upload that fails midway is aborted and leaves no object', { timeout: 120_000 }, async () => {
+    // The real client; its second part fails as a dropped connection would.
+    const client = s3Client();
+    const sent: string[] = [];
+    client.middlewareStack.add(
+      (next, context) => (args) => {
+        sent.push(String(context.commandName));
+        if (sent.filter((c) => c === 'UploadPartCommand').length === 2 && context.commandName === 'UploadPartCommand') {
+          throw Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' });
+        }
+        return next(args);
+      },
+      { step: 'initialize' },
+    );
+    const store = s3Store('s3://atelier/broken', tempDir(), { partBytes: 5 * MiB, client });
+    const data = randomBytes(12 * MiB);
+    const temp = tempFile(store, data, '.parquet');
+    await assert.rejects(store.putFile(temp, '.parquet'), rejectsWith('ARTIFACT_STORE_UNREACHABLE', /^s3:\/\/atelier\/broken\/sha256\/.*ECONNRESET/));
+    assert.ok(sent.includes('AbortMultipartUploadCommand'), sent.join(', '));
+    assert.ok(!sent.includes('CompleteMultipartUploadCommand'));
+    assert.equal(await s3Store('s3://atelier/broken').has(`sha256/${sha(data).slice(0, 2)}/${sha(data)}.parquet`), false);
+    assert.equal(existsSync(temp), false);
+  });
+
   test('an object altered in the bucket is refused on download, and nothing is cached', { timeout: 60_000 }, async () => {
     const url = 's3://atelier/tamper';
     const writer = s3Store(url);

@@ -2,7 +2,7 @@ import { createReadStream, createWriteStream, mkdirSync, rmSync, statSync } from
 import { createHash } from 'node:crypto';
 import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { DeleteObjectCommand, GetObjectCommand, HeadBucketCommand, HeadObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
+import { AbortMultipartUploadCommand, DeleteObjectCommand, GetObjectCommand, HeadBucketCommand, HeadObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import * as tar from 'tar';
 import { verifyBundle } from '../bundle/format.js';
@@ -96,18 +96,25 @@ export class S3ArtifactStore extends LocalTempStore implements ArtifactStore {
     }
   }
 
-  /** Uploads a local file to the key's final object; a multipart upload that fails is aborted. */
+  /**
+   * Uploads a local file to the key's final object. A multipart upload that fails is aborted here
+   * rather than by lib-storage, so the error reported is the upload's own, not the abort's (a
+   * store that cannot abort leaves its parts to the bucket's incomplete-upload lifecycle rule).
+   */
   private async upload(file: string, key: string, sha256: string): Promise<void> {
+    const Bucket = this.location.bucket;
+    const Key = this.objectKey(key);
     const upload = new Upload({
       client: this.client,
-      params: { Bucket: this.location.bucket, Key: this.objectKey(key), Body: createReadStream(file), Metadata: { sha256 } },
+      params: { Bucket, Key, Body: createReadStream(file), Metadata: { sha256 } },
       partSize: this.partBytes,
       queueSize: 2,
-      leavePartsOnError: false,
+      leavePartsOnError: true,
     });
     try {
       await upload.done();
     } catch (error) {
+      if (upload.uploadId) await this.client.send(new AbortMultipartUploadCommand({ Bucket, Key, UploadId: upload.uploadId })).catch(() => undefined);
       throw this.fail(error, key, 'uploading');
     }
   }
