@@ -4,7 +4,8 @@
  */
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
@@ -201,6 +202,20 @@ describeArtifactStore('file://', async () => {
   const store = new FileArtifactStore(root, join(tempDir(), 'tmp'));
   return { store, elsewhere: () => new FileArtifactStore(root, join(tempDir(), 'tmp')) };
 });
+
+// A shared mount is another filesystem: temp files (local) reach it by copy, then rename.
+const otherFs = existsSync('/dev/shm') && statSync('/dev/shm').dev !== statSync(tmpdir()).dev ? mkdtempSync('/dev/shm/atelier-artifacts-') : undefined;
+after(() => {
+  if (otherFs) rmSync(otherFs, { recursive: true, force: true });
+});
+if (otherFs) {
+  describeArtifactStore('file:// on another filesystem', async () => {
+    const store = new FileArtifactStore(otherFs, join(tempDir(), 'tmp'));
+    return { store, elsewhere: () => new FileArtifactStore(otherFs, join(tempDir(), 'tmp')) };
+  });
+} else {
+  test('file:// on another filesystem', { skip: 'no /dev/shm on a filesystem other than the temp folder' }, () => {});
+}
 
 describeArtifactStore('s3://', async () => {
   const url = `s3://atelier/contract-${randomBytes(3).toString('hex')}`;
