@@ -416,12 +416,14 @@ describe('the CLI with datasets and bundles in a bucket', () => {
     const exported = await cli(['models', 'export', 'housing-linear@1', archive, '--json'], { cwd: ws });
     assert.equal(exported.code, 0, exported.stderr);
     const other = join(tempDir(), 'other');
-    assert.equal((await cli(['--artifacts', 's3://other/imports', 'init', other], { cwd: ROOT })).code, 0);
-    const imported = await cli(['models', 'import', archive, '--name', 'copy', '--json'], { cwd: other });
+    // This workspace's URL carries its own settings: nothing from ATELIER_S3_*.
+    const env = { ATELIER_S3_ENDPOINT: '', ATELIER_S3_FORCE_PATH_STYLE: '', AWS_REGION: '' };
+    assert.equal((await cli(['--artifacts', `s3://other/imports?endpoint=${s3.endpoint}&region=us-east-1&path_style=true`, 'init', other], { cwd: ROOT, env })).code, 0);
+    const imported = await cli(['models', 'import', archive, '--name', 'copy', '--json'], { cwd: other, env });
     assert.equal(imported.code, 0, imported.stderr);
     const head = await s3Client().send(new HeadObjectCommand({ Bucket: 'other', Key: `imports/bundles/${imported.json.bundleHash}.tar` }));
     assert.ok((head.ContentLength ?? 0) > 0);
-    const shown = await cli(['models', 'show', 'copy', '--json'], { cwd: other });
+    const shown = await cli(['models', 'show', 'copy', '--json'], { cwd: other, env });
     assert.equal(shown.code, 0, shown.stderr);
     assert.equal(shown.json.bundleUrl, `s3://other/imports/bundles/${imported.json.bundleHash}.tar`);
     assert.equal(verifyBundle(shown.json.bundle).contentHash, imported.json.bundleHash);
