@@ -5,7 +5,8 @@ export { initWorkspace, findWorkspace, type Workspace } from './core/workspace.j
 export { openContext, type AtelierContext } from './store/context.js';
 export type { MetadataStore } from './store/metadata-store.js';
 export { openSqliteStore } from './store/open.js';
-export { ArtifactStore } from './store/artifacts.js';
+export { type ArtifactStore, type StoredBundle, type StoredFile, type StoredKey } from './store/artifacts.js';
+export { openArtifactStore } from './store/open-artifacts.js';
 export { importDataset, resolveDataset } from './data/datasets.js';
 export { train } from './training/train.js';
 export { evaluateModel, type EvaluateOptions, type EvaluationResult } from './evaluation/evaluate.js';

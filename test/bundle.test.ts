@@ -114,7 +114,7 @@ describe('model bundle', () => {
     const version = await registerModelVersion(ctx, {
       model: 'small',
       runId: trained.run.id,
-      bundleDir: trained.bundleDir,
+      bundleUri: trained.bundleUri,
       bundleHash: trained.manifest.contentHash,
       metrics: { ...trained.metrics },
     });

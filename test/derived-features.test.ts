@@ -7,7 +7,7 @@ import { loadModelConfig } from '../src/core/config.js';
 import { findWorkspace } from '../src/core/workspace.js';
 import { readColumns } from '../src/data/table.js';
 import { outputNames, rowsToColumns, transformColumns } from '../src/features/transform.js';
-import { bundlePath, resolveModelVersion } from '../src/registry/models.js';
+import { bundleDir, resolveModelVersion } from '../src/registry/models.js';
 import { openContext } from '../src/store/context.js';
 import { fitFeatures, prepareData } from '../src/training/prepare.js';
 import { cli, freePort, HOUSING, postJson, ROOT, startCli, tempDir } from './helpers.js';
@@ -29,7 +29,7 @@ test('derived features come out identical through training, the bundle, `atelier
 
   const ctx = await openContext(findWorkspace({ dir: workspace }));
   const config = loadModelConfig(CONFIG);
-  const bundle = await loadBundle(bundlePath(ctx, await resolveModelVersion(ctx, 'housing-derived')));
+  const bundle = await loadBundle(await bundleDir(ctx, await resolveModelVersion(ctx, 'housing-derived')));
   try {
     // Training's path: the transform fitted on the training split is the one frozen in the bundle.
     const data = await prepareData(ctx, config);

@@ -1,4 +1,4 @@
-import { mkdirSync, writeFileSync, existsSync, renameSync, rmSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { nowIso } from '../core/identity.js';
 import type { FittedTransform } from '../features/transform.js';
@@ -21,10 +21,10 @@ export interface BundleContents {
 }
 
 /**
- * Writes a bundle into `stagingDir`, then renames it to `<bundlesDir>/<contentHash>`. The rename
- * is the commit: a crash before it leaves only a staging folder, never a half bundle.
+ * Writes a bundle into `stagingDir` (a local temp folder), bundle.json last. Storing it is the
+ * artifact store's `putBundle`: a crash before that leaves only a temp folder, never a half bundle.
  */
-export async function writeBundle(contents: BundleContents, stagingDir: string, bundlesDir: string): Promise<{ dir: string; manifest: BundleManifest }> {
+export async function writeBundle(contents: BundleContents, stagingDir: string): Promise<BundleManifest> {
   mkdirSync(join(stagingDir, 'model'), { recursive: true });
   mkdirSync(join(stagingDir, 'evaluation'), { recursive: true });
   const json = (file: string, value: unknown) => writeFileSync(join(stagingDir, file), JSON.stringify(value, null, 2) + '\n');
@@ -64,9 +64,5 @@ export async function writeBundle(contents: BundleContents, stagingDir: string, 
     contentHash,
   };
   json('bundle.json', manifest);
-  mkdirSync(bundlesDir, { recursive: true });
-  const dir = join(bundlesDir, contentHash);
-  if (existsSync(dir)) rmSync(stagingDir, { recursive: true, force: true });
-  else renameSync(stagingDir, dir);
-  return { dir, manifest };
+  return manifest;
 }

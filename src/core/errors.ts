@@ -51,6 +51,12 @@ export const ERROR_CODES = {
   REQUEST_TIMEOUT: { status: 504, exit: 1, summary: 'A request took longer than the server allows.' },
   TRAINING_FAILED: { status: 500, exit: 1, summary: 'Training diverged or produced no usable model.' },
   PORT_IN_USE: { status: 500, exit: 1, summary: 'The server cannot listen on the port asked for.' },
+  ARTIFACT_NOT_FOUND: { status: 404, exit: 1, summary: 'A recorded artifact (dataset file, statistics, bundle) is missing from the artifact store.' },
+  ARTIFACT_CORRUPT: { status: 500, exit: 1, summary: 'A downloaded artifact does not match the hash its key names.' },
+  ARTIFACT_BUCKET_NOT_FOUND: { status: 500, exit: 1, summary: "The artifact store's bucket does not exist." },
+  ARTIFACT_ACCESS_DENIED: { status: 500, exit: 1, summary: 'The artifact store refused the credentials, or there are none.' },
+  ARTIFACT_STORE_UNREACHABLE: { status: 503, exit: 1, summary: 'The artifact store (its endpoint) cannot be reached.' },
+  ARTIFACT_STORE_FAILED: { status: 500, exit: 1, summary: 'The artifact store answered a request with another error.' },
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

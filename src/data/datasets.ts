@@ -104,7 +104,7 @@ export async function readNumericColumns(
   version: DatasetVersionRecord,
   names: string[],
 ): Promise<Map<string, Float64Array>> {
-  const path = ctx.artifacts.pathOf(version.artifact);
+  const path = await ctx.artifacts.localPath(version.artifact);
   return withDuckDb(async (con) => {
     const select = names.map((n) => `CAST(${sqlIdent(n)} AS DOUBLE) AS ${sqlIdent(n)}`).join(', ');
     const result = await con.runAndReadAll(`SELECT ${select} FROM read_parquet(${sqlString(path)})`);
@@ -125,7 +125,7 @@ export async function readNumericColumns(
 
 /** The first `n` rows of a dataset version, as plain values (bigints become numbers). */
 export async function headRows(ctx: AtelierContext, version: DatasetVersionRecord, n: number): Promise<Record<string, unknown>[]> {
-  const path = ctx.artifacts.pathOf(version.artifact);
+  const path = await ctx.artifacts.localPath(version.artifact);
   return withDuckDb(async (con) => {
     const result = await con.runAndReadAll(`SELECT * FROM read_parquet(${sqlString(path)}) LIMIT ${Math.max(0, Math.floor(n))}`);
     return result.getRowObjectsJS().map((row) => Object.fromEntries(Object.entries(row).map(([k, v]) => [k, plainValue(v)])));

@@ -6,7 +6,7 @@ import { sqlIdent, sqlString, withDuckDb } from './duckdb.js';
 
 /** Reads one column as text (NULL stays null), for class labels of any type. */
 export async function readTextColumn(ctx: AtelierContext, version: DatasetVersionRecord, name: string): Promise<(string | null)[]> {
-  const path = ctx.artifacts.pathOf(version.artifact);
+  const path = await ctx.artifacts.localPath(version.artifact);
   return withDuckDb(async (con) => {
     const result = await con.runAndReadAll(`SELECT CAST(${sqlIdent(name)} AS VARCHAR) AS v FROM read_parquet(${sqlString(path)})`);
     return result.getColumnsJS()[0]!.map((v) => (v === null || v === undefined ? null : String(v)));

@@ -1,4 +1,5 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
+import { readArtifactText } from '../store/artifacts.js';
 import { AtelierError } from '../core/errors.js';
 import { sha256 } from '../core/hash.js';
 import { currentUser, nowIso } from '../core/identity.js';
@@ -15,8 +16,8 @@ import { validateDataset, type Anomaly } from './validate.js';
  */
 export async function datasetStatistics(ctx: AtelierContext, version: DatasetVersionRecord): Promise<DatasetStatistics> {
   const stored = version.statistics ?? (await ctx.store.getDatasetVersionById(version.id))?.statistics;
-  if (stored && ctx.artifacts.has(stored)) return checkStatistics(JSON.parse(readFileSync(ctx.artifacts.pathOf(stored), 'utf8')));
-  const statistics = await computeStatistics(ctx.artifacts.pathOf(version.artifact), version.columns);
+  if (stored && (await ctx.artifacts.has(stored))) return checkStatistics(JSON.parse(await readArtifactText(ctx.artifacts, stored)));
+  const statistics = await computeStatistics(await ctx.artifacts.localPath(version.artifact), version.columns);
   const temp = ctx.artifacts.tempPath('.json');
   writeFileSync(temp, JSON.stringify(statistics));
   const { key } = await ctx.artifacts.putFile(temp, '.json');
@@ -52,7 +53,7 @@ export async function saveDataSchema(ctx: AtelierContext, dataset: string, schem
 }
 
 export async function loadDataSchema(ctx: AtelierContext, record: DataSchemaRecord): Promise<DataSchema> {
-  return parseSchema(readFileSync(ctx.artifacts.pathOf(record.artifact), 'utf8'), `${record.dataset} schema v${record.version}`);
+  return parseSchema(await readArtifactText(ctx.artifacts, record.artifact), `${record.dataset} schema v${record.version}`);
 }
 
 /** Infers a schema from a version's statistics and records it as the dataset's next schema version. */
@@ -105,7 +106,7 @@ export async function validateVersion(
   }
   const computed = await datasetStatistics(ctx, version);
   const against = options.against ? await datasetStatistics(ctx, options.against) : undefined;
-  const { anomalies } = await validateDataset(ctx.artifacts.pathOf(version.artifact), version.columns, schema, {
+  const { anomalies } = await validateDataset(await ctx.artifacts.localPath(version.artifact), version.columns, schema, {
     computed,
     against,
     environment: options.environment,

@@ -34,7 +34,7 @@ export function assignSplits(rowKeys: string[], seed: number, evalFraction: numb
 
 /** One text key per row: all its columns joined, as DuckDB renders them. */
 export async function readRowKeys(ctx: AtelierContext, version: DatasetVersionRecord): Promise<string[]> {
-  const path = ctx.artifacts.pathOf(version.artifact);
+  const path = await ctx.artifacts.localPath(version.artifact);
   const parts = version.columns.map((c) => `coalesce(CAST(${sqlIdent(c.name)} AS VARCHAR), '\u2400')`).join(', ');
   return withDuckDb(async (con) => {
     const result = await con.runAndReadAll(`SELECT concat_ws('\u001f', ${parts}) AS k FROM read_parquet(${sqlString(path)})`);

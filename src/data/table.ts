@@ -34,7 +34,7 @@ export async function readColumns(
       );
     }
   }
-  const path = ctx.artifacts.pathOf(version.artifact);
+  const path = await ctx.artifacts.localPath(version.artifact);
   const types = new Map(names.map((n) => [n, known.get(n)!]));
   const columns = new Map<string, ColumnValues>();
   if (names.length === 0) return { columns, rows: version.rowCount, types };

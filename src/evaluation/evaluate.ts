@@ -7,7 +7,7 @@ import { gather, gatherColumns, readColumns, selectRows } from '../data/table.js
 import { deriveColumns } from '../features/derived.js';
 import { completeRows, requiredSources, type RawColumn } from '../features/transform.js';
 import { taskLoss } from '../models/losses.js';
-import { bundlePath, resolveModelVersion } from '../registry/models.js';
+import { bundleDir, resolveModelVersion } from '../registry/models.js';
 import type { AtelierContext } from '../store/context.js';
 import { evaluationCharts, type Chart } from './charts.js';
 import { DEFAULT_REPEATS, IMPORTANCE_ROWS, permutationImportance, type ImportanceResult } from './importance.js';
@@ -112,7 +112,7 @@ export async function evaluateModel(ctx: AtelierContext, modelRef: string, optio
     dataset = (await ctx.store.getDatasetVersionById(run.datasetVersionId))!;
     split = 'eval';
   }
-  const bundle = await loadBundle(bundlePath(ctx, version));
+  const bundle = await loadBundle(await bundleDir(ctx, version));
   try {
     const { label, task, classes } = bundle.manifest;
     checkOptions(task, `${version.model}@${version.version}`, options);

@@ -1,10 +1,11 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { parseRef } from '../core/config.js';
 import { newId, nowIso } from '../core/identity.js';
 import { compareStatistics, featureDistance, type FeatureDistance, type StatisticsComparison } from '../data/drift.js';
 import { datasetStatistics } from '../data/profile.js';
 import { checkStatistics, histogramBoundaries, type DatasetStatistics } from '../data/statistics.js';
 import { resolveModelVersion } from '../registry/models.js';
+import { readArtifactText } from '../store/artifacts.js';
 import type { AtelierContext } from '../store/context.js';
 import type { ModelConfig } from '../core/config.js';
 import { artifact } from '../pipeline/cache.js';
@@ -75,8 +76,8 @@ async function previousWindow(ctx: AtelierContext, model: string, version: numbe
   if (!last) return null;
   const output = (await ctx.store.listExecutionEvents({ executionId: last.id })).find((e) => e.kind === 'output');
   const stored = output && (await ctx.store.getArtifact(output.artifactId));
-  if (!stored || !ctx.artifacts.has(stored.uri)) return null;
-  return { to: String(last.properties.to), rows: Number(last.properties.rows), stats: checkStatistics(JSON.parse(readFileSync(ctx.artifacts.pathOf(stored.uri), 'utf8'))) };
+  if (!stored || !(await ctx.artifacts.has(stored.uri))) return null;
+  return { to: String(last.properties.to), rows: Number(last.properties.rows), stats: checkStatistics(JSON.parse(await readArtifactText(ctx.artifacts, stored.uri))) };
 }
 
 export async function monitorModel(ctx: AtelierContext, modelRef: string, options: MonitorOptions): Promise<MonitorReport> {

@@ -15,7 +15,7 @@ export async function registerRun(ctx: AtelierContext, config: ModelConfig, resu
   return registerModelVersion(ctx, {
     model: config.name,
     runId: result.run.id,
-    bundleDir: result.bundleDir,
+    bundleUri: result.bundleUri,
     bundleHash: result.manifest.contentHash,
     metrics: { ...result.metrics },
   });

@@ -71,7 +71,7 @@ function need<T>(value: T | undefined, what: string): T {
 /** Whether an artifact a cached execution wrote is still there to reuse. */
 export async function stillThere(ctx: AtelierContext, a: ArtifactRecord): Promise<boolean> {
   if (a.type === 'dataset') return (await ctx.store.getDatasetVersionById(String(a.properties.datasetVersionId))) !== undefined;
-  if (a.type === 'statistics') return ctx.artifacts.has(a.uri);
+  if (a.type === 'statistics') return await ctx.artifacts.has(a.uri);
   if (a.type === 'model') return (await ctx.store.getModelVersion(String(a.properties.model), Number(a.properties.version))) !== undefined;
   return true;
 }

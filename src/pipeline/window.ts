@@ -45,7 +45,7 @@ export async function mergeWindow(ctx: AtelierContext, members: DatasetVersionRe
   mkdirSync(dir, { recursive: true });
   const file = join(dir, `${dataset}-v${members.map((m) => m.version).join('-v')}.parquet`);
   try {
-    const files = members.map((m) => sqlString(ctx.artifacts.pathOf(m.artifact))).join(', ');
+    const files = (await Promise.all(members.map((m) => ctx.artifacts.localPath(m.artifact)))).map(sqlString).join(', ');
     await withDuckDb((con) => con.run(`COPY (SELECT * FROM read_parquet([${files}], union_by_name = true)) TO ${sqlString(file)} (FORMAT parquet)`));
     const { version } = await importDataset(ctx, file, `${dataset}-window`);
     await ctx.store.putArtifact(

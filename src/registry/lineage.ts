@@ -1,11 +1,11 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BundleManifest } from '../bundle/format.js';
 import type { AtelierContext } from '../store/context.js';
 import type { MetadataStore } from '../store/metadata-store.js';
 import type { DatasetVersionRecord, EventRecord, ModelVersionRecord, RunRecord } from '../store/types.js';
 import { aliasMoves, splitSubject, type AliasMove } from './aliases.js';
-import { bundlePath } from './models.js';
+import { bundleDir } from './models.js';
 
 /** What an archive carries of the run that trained a version, and what lineage shows. */
 export interface RunSummary {
@@ -127,14 +127,14 @@ export interface Lineage {
 /** Everything recorded about how a version came to be and where it has been deployed. */
 export async function modelLineage(ctx: AtelierContext, version: ModelVersionRecord): Promise<Lineage> {
   const { run, imported } = await provenance(ctx, version);
-  const path = bundlePath(ctx, version);
+  const path = ctx.artifacts.locationOf(version.bundleUri);
+  const present = await ctx.artifacts.has(version.bundleUri);
   let manifest: Partial<BundleManifest> = {};
-  const manifestPath = join(path, 'bundle.json');
-  if (existsSync(manifestPath)) {
+  if (present) {
     try {
-      manifest = JSON.parse(readFileSync(manifestPath, 'utf8')) as BundleManifest;
+      manifest = JSON.parse(readFileSync(join(await bundleDir(ctx, version), 'bundle.json'), 'utf8')) as BundleManifest;
     } catch {
-      manifest = {};
+      manifest = {}; // lineage reports what it can; loading the bundle names what is wrong
     }
   }
   const aliases = (await ctx.store.listAliases(version.model)).filter((a) => a.version === version.version).map((a) => a.alias);
@@ -144,7 +144,7 @@ export async function modelLineage(ctx: AtelierContext, version: ModelVersionRec
   return {
     model: version.model,
     version: version.version,
-    bundle: { hash: version.bundleHash, path, family: manifest.family ?? null, task: manifest.task ?? null, present: existsSync(manifestPath) },
+    bundle: { hash: version.bundleHash, path, family: manifest.family ?? null, task: manifest.task ?? null, present },
     metrics: version.metrics,
     createdAt: version.createdAt,
     createdBy: version.createdBy,

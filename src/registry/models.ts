@@ -1,4 +1,4 @@
-import { join, relative, resolve } from 'node:path';
+import { join } from 'node:path';
 import { parseRef } from '../core/config.js';
 import { verifyBundle } from '../bundle/format.js';
 import { AtelierError } from '../core/errors.js';
@@ -13,7 +13,8 @@ export const DEFAULT_ALIAS = 'production';
 export interface RegisterInput {
   model: string;
   runId: string | null;
-  bundleDir: string;
+  /** The bundle's key in the artifact store (`bundles/<contentHash>`, from `ctx.artifacts.putBundle`). */
+  bundleUri: string;
   bundleHash: string;
   metrics: Record<string, number>;
   description?: string;
@@ -27,8 +28,8 @@ export async function registerModelVersion(ctx: AtelierContext, input: RegisterI
       model: input.model,
       version: (latest?.version ?? 0) + 1,
       runId: input.runId,
-      // Stored relative to the artifact store so a workspace can move as a whole.
-      bundleUri: relative(ctx.artifacts.root, input.bundleDir),
+      // A key of the artifact store (the same on file:// and s3://), so a workspace can move as a whole.
+      bundleUri: input.bundleUri,
       bundleHash: input.bundleHash,
       metrics: input.metrics,
       createdAt: nowIso(),
@@ -45,8 +46,9 @@ export async function registerModelVersion(ctx: AtelierContext, input: RegisterI
   });
 }
 
-export function bundlePath(ctx: AtelierContext, version: ModelVersionRecord): string {
-  return resolve(ctx.artifacts.root, version.bundleUri);
+/** A local folder holding the version's bundle (fetched into the cache when the store is remote). */
+export async function bundleDir(ctx: AtelierContext, version: ModelVersionRecord): Promise<string> {
+  return ctx.artifacts.bundleDir(version.bundleUri);
 }
 
 /**
@@ -205,12 +207,13 @@ export async function listModels(ctx: AtelierContext, name?: string): Promise<Mo
 export async function warmStartSource(ctx: AtelierContext, ref: string, family: string): Promise<{ ref: string; dir: string }> {
   const { name, selector } = parseRef(ref);
   const version = await resolveModelVersion(ctx, name, selector);
-  const manifest = verifyBundle(bundlePath(ctx, version));
+  const dir = await bundleDir(ctx, version);
+  const manifest = verifyBundle(dir);
   if (manifest.family !== family) {
     throw new AtelierError('CONFIG_INVALID', `--warm-start: ${name}@${version.version} is a ${manifest.family} model; this config trains ${family}`, {
       field: 'model.family',
     });
   }
-  return { ref: `${name}@${version.version}`, dir: join(bundlePath(ctx, version), 'model') };
+  return { ref: `${name}@${version.version}`, dir: join(dir, 'model') };
 }
 

@@ -6,11 +6,12 @@ import { gunzipSync, gzipSync } from 'node:zlib';
 import { verifyBundle, type BundleManifest } from '../bundle/format.js';
 import { AtelierError, isAtelierError } from '../core/errors.js';
 import { currentUser, nowIso } from '../core/identity.js';
+import type { StoredBundle } from '../store/artifacts.js';
 import type { AtelierContext } from '../store/context.js';
 import type { ModelVersionRecord } from '../store/types.js';
 import { readTar, TarFormatError, writeTar, type TarEntry } from './archive.js';
 import { provenance, type RunSummary } from './lineage.js';
-import { bundlePath, registerModelVersion } from './models.js';
+import { bundleDir, registerModelVersion } from './models.js';
 import { latestVerdict, type Verdict } from './verdicts.js';
 
 export const EXPORT_FORMAT = 'atelier.export/1';
@@ -57,7 +58,7 @@ export async function exportModelVersion(ctx: AtelierContext, version: ModelVers
   if (existsSync(file) && statSync(file).isDirectory()) {
     throw new AtelierError('FILE_NOT_FOUND', `${out}: is a folder; name the archive file to write`, { file: out });
   }
-  const dir = bundlePath(ctx, version);
+  const dir = await bundleDir(ctx, version);
   const bundle = verifyBundle(dir); // never export a damaged bundle
   const { run } = await provenance(ctx, version);
   const aliases = (await ctx.store.listAliases(version.model)).filter((a) => a.version === version.version).map((a) => a.alias);
@@ -180,8 +181,8 @@ function restate(archive: string, staging: string, error: unknown): unknown {
 /**
  * Imports an archive written by `exportModelVersion` as the next version of `name` (default: the
  * archive's model). Every bundle file is checked against bundle.json's hashes in a staging folder
- * before anything is recorded; the bundle is renamed into bundles/<contentHash> inside the
- * registering transaction, and removed again if that transaction fails.
+ * before anything is recorded; the bundle is then stored (`putBundle`, content-addressed) and
+ * registered in one transaction, and removed again if that transaction fails and it was new.
  */
 export async function importModelArchive(ctx: AtelierContext, archive: string, options: { name?: string } = {}): Promise<ImportResult> {
   const name = options.name ?? undefined;
@@ -224,18 +225,19 @@ export async function importModelArchive(ctx: AtelierContext, archive: string, o
     }
   }
 
-  const bundlesDir = join(ctx.artifacts.root, 'bundles');
-  const target = join(bundlesDir, bundle.contentHash);
   const original = `${manifest.model}@${manifest.version}`;
-  let created = false;
+  let stored: StoredBundle | undefined;
   try {
+    // Stored before the transaction (an upload can take a while); unreferenced if it fails, so removed then.
+    stored = await ctx.artifacts.putBundle(staging);
+    const { key, dir } = stored;
     return await ctx.store.transaction(async (tx) => {
       const record = await registerModelVersion(
         { ...ctx, store: tx },
         {
           model,
           runId: null,
-          bundleDir: target,
+          bundleUri: key,
           bundleHash: bundle.contentHash,
           metrics,
           description: `imported from ${original}${manifest.source?.workspace ? ` of ${manifest.source.workspace}` : ''}`,
@@ -261,24 +263,18 @@ export async function importModelArchive(ctx: AtelierContext, archive: string, o
           details: { ...verdict, model: record.model, version: record.version, importedFrom: original },
         });
       }
-      // The rename is the last step before the commit: a failure here rolls the records back.
-      if (!existsSync(target)) {
-        mkdirSync(bundlesDir, { recursive: true });
-        renameSync(staging, target);
-        created = true;
-      }
       return {
         model: record.model,
         version: record.version,
         bundleHash: bundle.contentHash,
-        bundle: target,
+        bundle: dir,
         original,
         source: manifest.source ?? null,
-        bundleWritten: created,
+        bundleWritten: stored!.written,
       };
     });
   } catch (error) {
-    if (created) rmSync(target, { recursive: true, force: true });
+    if (stored?.written) await ctx.artifacts.deleteKey(stored.key);
     throw error;
   } finally {
     rmSync(staging, { recursive: true, force: true });

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { AtelierError, isAtelierError } from '../core/errors.js';
 import { loadBundle, type LoadedBundle } from '../bundle/load.js';
-import { bundlePath, DEFAULT_ALIAS } from '../registry/models.js';
+import { bundleDir, DEFAULT_ALIAS } from '../registry/models.js';
 import type { AtelierContext } from '../store/context.js';
 import type { ModelVersionRecord } from '../store/types.js';
 import { Batcher, DEFAULT_BATCH, type BatchOptions } from './batcher.js';
@@ -276,7 +276,7 @@ export class ModelManager {
   private startLoad(entry: ModelEntry, version: number, record: ModelVersionRecord | Promise<ModelVersionRecord | undefined>): ServedVersion {
     const dir = Promise.resolve(record).then((r) => {
       if (!r) throw new AtelierError('VERSION_NOT_FOUND', `Servable not found for request: Specific(${entry.name}, ${version})`, { field: 'version' });
-      return bundlePath(this.ctx, r);
+      return bundleDir(this.ctx, r);
     });
     const served = new ServedVersion(entry.name, version, dir, this.options.domainPolicy?.(entry.name) ?? 'accept', {
       batch: this.options.batch ?? DEFAULT_BATCH,

@@ -1,7 +1,8 @@
 import type { Workspace } from '../core/workspace.js';
-import { ArtifactStore } from './artifacts.js';
+import type { ArtifactStore } from './artifacts.js';
 import type { MetadataStore } from './metadata-store.js';
 import { openStore } from './open.js';
+import { openArtifactStore } from './open-artifacts.js';
 
 /** What every library operation on a workspace needs: where it is, its metadata, its files. */
 export interface AtelierContext {
@@ -12,6 +13,6 @@ export interface AtelierContext {
 
 /** Opens the workspace's metadata store (by its store URL) and artifact store (by its artifact URL). */
 export async function openContext(workspace: Workspace): Promise<AtelierContext> {
-  if (!workspace.artifactsDir) throw new Error(`artifact store ${workspace.artifactsUrl}: only file:// is supported so far`);
-  return { workspace, store: await openStore(workspace.storeUrl), artifacts: new ArtifactStore(workspace.artifactsDir) };
+  const artifacts = openArtifactStore(workspace);
+  return { workspace, store: await openStore(workspace.storeUrl), artifacts };
 }

@@ -37,7 +37,10 @@ export interface TrainResult {
   run: RunRecord;
   dataset: DatasetVersionRecord;
   metrics: Metrics;
+  /** A local folder holding the bundle (in the artifact folder, or the cache of a remote store). */
   bundleDir: string;
+  /** The bundle's key in the artifact store, what a model version records. */
+  bundleUri: string;
   manifest: BundleManifest;
   rows: { train: number; validation: number; eval: number; dropped: number };
   epochs: { run: number; best: number; stoppedEarly: boolean };
@@ -155,7 +158,8 @@ export async function train(ctx: AtelierContext, config: ModelConfig, options: T
     const numericInputs = transform.inputs.filter((i) => i.dtype === 'int' || i.dtype === 'float');
     const stats = Object.fromEntries(numericInputs.map((i) => [i.name, numericStats(table.columns.get(i.name) as Float64Array, trainRows)]));
     if (config.task === 'regression') stats[config.data.label] = numericStats(labels.y, trainRows);
-    const { dir, manifest } = await writeBundle(
+    const staging = ctx.artifacts.tempPath('-bundle');
+    const manifest = await writeBundle(
       {
         name: config.name,
         task: config.task,
@@ -174,9 +178,9 @@ export async function train(ctx: AtelierContext, config: ModelConfig, options: T
         evaluation: { split: 'eval', rows: evalRows.length, metrics, training: summary },
         files: evaluationFiles(heldOut, charts, importance),
       },
-      ctx.artifacts.tempPath('-bundle'),
-      join(ctx.artifacts.root, 'bundles'),
+      staging,
     );
+    const stored = await ctx.artifacts.putBundle(staging);
     const params = { ...run.params, tensorboard: runFolder(ctx, run.id), epochsRun: summary.epochsRun, bestEpoch: summary.bestEpoch, parameters: model.parameterSummary() };
     model.dispose();
     const endedAt = nowIso();
@@ -189,7 +193,8 @@ export async function train(ctx: AtelierContext, config: ModelConfig, options: T
       run: { ...run, status: 'finished', endedAt, params },
       dataset,
       metrics,
-      bundleDir: dir,
+      bundleDir: stored.dir,
+      bundleUri: stored.key,
       manifest,
       rows: { train: rows.fit, validation: rows.validation, eval: rows.eval, dropped },
       epochs: { run: summary.epochsRun, best: summary.bestEpoch, stoppedEarly: summary.stoppedEarly },

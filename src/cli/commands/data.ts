@@ -89,7 +89,7 @@ export function registerData(program: Command): void {
               `${v.dataset}@${v.version}: ${v.rowCount} rows, ${v.columns.length} columns`,
               `  source  ${v.source}`,
               `  sha256  ${v.contentHash}`,
-              `  stored  ${ctx.artifacts.pathOf(v.artifact)}`,
+              `  stored  ${ctx.artifacts.locationOf(v.artifact)}`,
               `  by      ${v.createdBy}, ${v.createdAt}`,
               columnsTable(v.columns),
             ].join('\n'),

@@ -4,7 +4,7 @@ import { parseRef } from '../../core/config.js';
 import { AtelierError } from '../../core/errors.js';
 import { describeVerdict, validateModelVersion } from '../../evaluation/blessing.js';
 import { latestVerdict } from '../../registry/verdicts.js';
-import { bundlePath, DEFAULT_ALIAS, listModels, promoteModelVersion, resolveModelVersion, rollbackAlias } from '../../registry/models.js';
+import { bundleDir, DEFAULT_ALIAS, listModels, promoteModelVersion, resolveModelVersion, rollbackAlias } from '../../registry/models.js';
 import { diffModelVersions, metricChanges, type VersionDiff } from '../../registry/diff.js';
 import { metricsOnSameRows } from '../../evaluation/same-rows.js';
 import { importOrigins, provenance } from '../../registry/lineage.js';
@@ -114,14 +114,16 @@ export function registerModels(program: Command): void {
           const run = version.runId ? await ctx.store.getRun(version.runId) : undefined;
           const aliases = (await ctx.store.listAliases(name)).filter((a) => a.version === version.version).map((a) => a.alias);
           const dataset = run ? await ctx.store.getDatasetVersionById(run.datasetVersionId) : undefined;
-          const evaluation = readStoredEvaluation(bundlePath(ctx, version));
+          const bundle = await bundleDir(ctx, version);
+          const bundleUrl = ctx.artifacts.locationOf(version.bundleUri);
+          const evaluation = readStoredEvaluation(bundle);
           const verdict = (await latestVerdict(ctx.store, version.model, version.version)) ?? null;
-          const json = { ...version, aliases, bundle: bundlePath(ctx, version), run, dataset: dataset && `${dataset.dataset}@${dataset.version}`, evaluation, verdict };
+          const json = { ...version, aliases, bundle, bundleUrl, run, dataset: dataset && `${dataset.dataset}@${dataset.version}`, evaluation, verdict };
           const lines = [
             `${version.model}@${version.version}${aliases.length ? ` (${aliases.join(', ')})` : ''}`,
             `  created   ${version.createdAt} by ${version.createdBy}`,
             `  metrics   ${formatMetrics(version.metrics)}`,
-            `  bundle    ${bundlePath(ctx, version)}`,
+            `  bundle    ${bundleUrl}`,
           ];
           if (run) lines.push(`  run       ${run.id} (${run.status}) on ${run.host}, ${run.startedAt} → ${run.endedAt ?? '…'}`);
           if (dataset) lines.push(`  data      ${dataset.dataset}@${dataset.version} sha256 ${dataset.contentHash.slice(0, 12)}…`);

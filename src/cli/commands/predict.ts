@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { parseRef } from '../../core/config.js';
 import { AtelierError } from '../../core/errors.js';
 import { loadBundle } from '../../bundle/load.js';
-import { bundlePath, resolveModelVersion } from '../../registry/models.js';
+import { bundleDir, resolveModelVersion } from '../../registry/models.js';
 import { predictFile } from '../../serving/batch.js';
 import { formatDuration } from '../output.js';
 import { rowProgress } from '../progress.js';
@@ -31,7 +31,7 @@ export function registerPredict(program: Command): void {
           const started = performance.now();
           const { name, selector } = parseRef(ref);
           const version = await resolveModelVersion(ctx, name, selector);
-          const bundle = await loadBundle(bundlePath(ctx, version));
+          const bundle = await loadBundle(await bundleDir(ctx, version));
           const output = resolve(opts.output ?? `${basename(input, extname(input))}-predictions.csv`);
           const progress = rowProgress(io.globals.json, `${name}@${version.version}`);
           try {

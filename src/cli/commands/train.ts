@@ -58,6 +58,7 @@ export function registerTrain(program: Command): void {
               rows: result.rows,
               epochs: result.epochs,
               bundle: result.bundleDir,
+              bundleUrl: ctx.artifacts.locationOf(result.bundleUri),
               bundleHash: result.manifest.contentHash,
               seconds: (performance.now() - started) / 1000,
             },
@@ -65,7 +66,7 @@ export function registerTrain(program: Command): void {
               `Trained ${config.name}${version ? ` version ${version.version}` : ''} (run ${result.run.id}) in ${formatDuration(performance.now() - started)}`,
               `  epochs ${result.epochs.run}${result.epochs.stoppedEarly ? ` (stopped early; best ${result.epochs.best})` : ''}`,
               `  held-out ${result.rows.eval} rows: ${formatMetrics(m)}`,
-              `  bundle ${result.bundleDir}`,
+              `  bundle ${ctx.artifacts.locationOf(result.bundleUri)}`,
               ...(verdict && verdict.checks.length > 0 ? describeVerdict(verdict).map((l) => `  ${l}`) : []),
             ].join('\n'),
           };
