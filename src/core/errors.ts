@@ -51,6 +51,10 @@ export const ERROR_CODES = {
   REQUEST_TIMEOUT: { status: 504, exit: 1, summary: 'A request took longer than the server allows.' },
   TRAINING_FAILED: { status: 500, exit: 1, summary: 'Training diverged or produced no usable model.' },
   PORT_IN_USE: { status: 500, exit: 1, summary: 'The server cannot listen on the port asked for.' },
+  STORE_BUSY: { status: 503, exit: 1, summary: 'The metadata store stayed locked by other writers past the wait (SQLite); nothing was written: retry the command.' },
+  STORE_UNREACHABLE: { status: 503, exit: 1, summary: 'The metadata store (PostgreSQL) cannot be reached at the host and port of its URL.' },
+  STORE_AUTH_FAILED: { status: 500, exit: 1, summary: 'The metadata store (PostgreSQL) refused the user or password of its URL.' },
+  STORE_DATABASE_MISSING: { status: 500, exit: 1, summary: 'The database the store URL names does not exist on the PostgreSQL server.' },
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
