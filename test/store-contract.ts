@@ -329,6 +329,31 @@ export function describeMetadataStore(name: string, make: () => Promise<StoreUnd
       });
     });
 
+    test('moves of one alias under lockAlias never interleave: each starts where the one before ended', T, async (t) => {
+      await withStore(t, async (store, db) => {
+        const other = await db.open();
+        try {
+          const handles = store.dialect === 'postgres' ? [store, other] : [store];
+          await Promise.all(
+            Array.from({ length: 20 }, (_v, i) =>
+              handles[i % handles.length]!.transaction(async (tx) => {
+                await tx.lockAlias('housing', 'production');
+                const from = (await tx.getAlias('housing', 'production'))?.version ?? null;
+                await tx.moveAlias({ kind: 'promoted', model: 'housing', alias: 'production', from, to: i + 1, reason: null });
+              }),
+            ),
+          );
+          const moves = (await store.listAliasMoves({ model: 'housing', alias: 'production' })).items;
+          assert.equal(moves.length, 20);
+          assert.equal(moves[0]!.from, null);
+          for (let i = 1; i < moves.length; i++) assert.equal(moves[i]!.from, moves[i - 1]!.to, `move ${i}`);
+          assert.equal((await store.getAlias('housing', 'production'))!.version, moves.at(-1)!.to);
+        } finally {
+          await other.close();
+        }
+      });
+    });
+
     test('change notifications: another handle hears of alias moves and new versions, after commit', T, async (t) => {
       await withStore(t, async (store, db) => {
         const watcher = await db.open();

@@ -102,6 +102,7 @@ export async function promoteModelVersion(
     });
   }
   return ctx.store.transaction(async (tx) => {
+    await tx.lockAlias(name, alias);
     const target = await tx.getModelVersion(name, version);
     if (!target) {
       const any = await tx.getModelVersion(name);
@@ -150,6 +151,7 @@ export interface RollbackResult {
  */
 export async function rollbackAlias(ctx: AtelierContext, name: string, alias: string = DEFAULT_ALIAS, reason?: string): Promise<RollbackResult> {
   return ctx.store.transaction(async (tx) => {
+    await tx.lockAlias(name, alias);
     if (!(await tx.getModelVersion(name))) {
       throw new AtelierError('MODEL_NOT_FOUND', `no model named "${name}"; \`atelier models list\` shows the registered ones`, { field: 'model' });
     }

@@ -616,6 +616,10 @@ export class KyselyMetadataStore implements MetadataStore {
     return toPage(rows, limit, toAlias, (a) => encodeCursor('aliases', [a.model, a.alias]));
   }
 
+  async lockAlias(model: string, alias: string): Promise<void> {
+    if (this.dialect === 'postgres') await sql`select pg_advisory_xact_lock(hashtext(${`alias:${model}:${alias}`}))`.execute(this.db);
+  }
+
   async moveAlias(m: NewAliasMove): Promise<AliasMove> {
     const at = m.at ?? nowIso();
     const user = m.user ?? currentUser();

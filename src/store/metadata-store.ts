@@ -77,6 +77,12 @@ export interface MetadataStore {
   getAlias(model: string, alias: string): Promise<AliasRecord | undefined>;
   /** By model, then alias; `model` may name several. */
   listAliases(filter?: { model?: string | string[]; version?: number }, page?: PageRequest): Promise<Page<AliasRecord>>;
+  /**
+   * Inside a transaction: holds the alias until commit, so that moves of one alias (read where it
+   * points, decide, move) never interleave. PostgreSQL: an advisory transaction lock; SQLite: the
+   * write lock BEGIN IMMEDIATE took already.
+   */
+  lockAlias(model: string, alias: string): Promise<void>;
   /** Points an alias at `move.to` and records the move in the alias history; watchers hear of it on commit. */
   moveAlias(move: NewAliasMove): Promise<AliasMove>;
   /** Oldest first; `until` (ISO time) keeps the moves made at or before it. */
