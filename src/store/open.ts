@@ -2,7 +2,6 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { Kysely, PostgresDialect } from 'kysely';
-import pg from 'pg';
 import { AtelierError } from '../core/errors.js';
 import { redactUrl } from '../core/workspace.js';
 import { KyselyMetadataStore } from './kysely-store.js';
@@ -58,6 +57,8 @@ export function postgresConnectError(error: unknown, url: string): AtelierError 
 
 /** Opens (and migrates) a PostgreSQL metadata store: the same Kysely store on a pg.Pool. */
 export async function openPostgresStore(url: string): Promise<MetadataStore> {
+  // Loaded only for PostgreSQL: an embedded workspace's commands start without it.
+  const { default: pg } = await import('pg');
   const pool = new pg.Pool({ connectionString: url, max: 10, connectionTimeoutMillis: 10_000 });
   // An idle connection dropped by the server (a restart) must not end the process; the next query reconnects.
   pool.on('error', () => {});

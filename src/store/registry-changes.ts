@@ -1,5 +1,5 @@
 import { sql, type Kysely } from 'kysely';
-import pg from 'pg';
+import type pg from 'pg';
 
 /**
  * How servers hear that the registry changed (an alias moved, a version was added) without
@@ -56,8 +56,9 @@ export function postgresChanges(url: string): RegistryChanges {
       let stopped = false;
       let client: pg.Client | undefined;
       let retry: NodeJS.Timeout | undefined;
+      const { Client } = (await import('pg')).default;
       const connect = async (): Promise<void> => {
-        const next = new pg.Client({ connectionString: url });
+        const next = new Client({ connectionString: url });
         next.on('notification', () => onChange());
         next.on('error', () => reconnect());
         next.on('end', () => reconnect());
