@@ -67,6 +67,22 @@ describe('PostgreSQL store: connecting and migrating', () => {
       return true;
     });
   });
+
+  // Last: it stops the shared server for a while.
+  test('a server that goes away under an open store: STORE_UNREACHABLE naming it; back once it returns', { timeout: 120_000 }, async (t) => {
+    if (!pg) return t.skip('PostgreSQL is not available here');
+    if (process.env.ATELIER_TEST_PG_URL) return t.skip('the shared server of ATELIER_TEST_PG_URL is not ours to stop');
+    const store = await openStore(await pg.newDatabase());
+    try {
+      await store.appendEvent({ kind: 'a', subject: 's', details: {} });
+      pg.stopServer();
+      await assert.rejects(store.listEvents(), (e: any) => e.code === 'STORE_UNREACHABLE' && /^metadata store postgres:\/\/.*: cannot connect to PostgreSQL at 127\.0\.0\.1:\d+/.test(e.message));
+      pg.startServer();
+      assert.equal((await store.listEvents()).items.length, 1);
+    } finally {
+      await store.close();
+    }
+  });
 });
 
 after(async () => {

@@ -1,7 +1,8 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
-import { Kysely, PostgresDialect } from 'kysely';
+import { Kysely, PostgresDialect, type PostgresPool, type PostgresPoolClient } from 'kysely';
+import type { Pool } from 'pg';
 import { AtelierError } from '../core/errors.js';
 import { redactUrl } from '../core/workspace.js';
 import { KyselyMetadataStore } from './kysely-store.js';
@@ -55,6 +56,39 @@ export function postgresConnectError(error: unknown, url: string): AtelierError 
   });
 }
 
+/** The server shut down, crashed, or the connection broke: errors of a lost connection, not of a query. */
+function connectionLost(error: unknown): boolean {
+  const { code, message } = error as { code?: string; message?: string };
+  return (
+    (typeof code === 'string' && (code.startsWith('08') || code.startsWith('57P') || ['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT'].includes(code))) ||
+    /Connection terminated|connection is closed/i.test(message ?? '')
+  );
+}
+
+/**
+ * The pool as Kysely sees it, with a lost server reported as the same one line as at open
+ * (STORE_UNREACHABLE, the URL redacted) instead of an internal error; a connection that broke
+ * is dropped from the pool, so the next query connects afresh.
+ */
+function reportingPool(pool: Pool, url: string): PostgresPool {
+  return {
+    async connect() {
+      const client = await pool.connect().catch((error: unknown) => Promise.reject(postgresConnectError(error, url)));
+      let broken = false;
+      const query = (text: unknown, parameters?: unknown[]) => {
+        if (typeof text !== 'string') return client.query(text as never);
+        return client.query(text, parameters).catch((error: unknown) => {
+          if (!connectionLost(error)) throw error;
+          broken = true;
+          throw postgresConnectError(error, url);
+        });
+      };
+      return { query, release: () => client.release(broken || undefined) } as unknown as PostgresPoolClient;
+    },
+    end: () => pool.end(),
+  };
+}
+
 /** Opens (and migrates) a PostgreSQL metadata store: the same Kysely store on a pg.Pool. */
 export async function openPostgresStore(url: string): Promise<MetadataStore> {
   // Loaded only for PostgreSQL: an embedded workspace's commands start without it.
@@ -68,7 +102,7 @@ export async function openPostgresStore(url: string): Promise<MetadataStore> {
     await pool.end().catch(() => {});
     throw postgresConnectError(error, url);
   }
-  const db = new Kysely<any>({ dialect: new PostgresDialect({ pool }) });
+  const db = new Kysely<any>({ dialect: new PostgresDialect({ pool: reportingPool(pool, url) }) });
   try {
     return await KyselyMetadataStore.create(db, 'postgres', postgresChanges(url));
   } catch (error) {
