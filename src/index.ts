@@ -4,7 +4,9 @@ export { loadModelConfig, parseModelConfig, modelConfigSchema, modelConfigJsonSc
 export { initWorkspace, findWorkspace, type Workspace } from './core/workspace.js';
 export { openContext, type AtelierContext } from './store/context.js';
 export type { MetadataStore } from './store/metadata-store.js';
-export { openSqliteStore } from './store/open.js';
+export { openPostgresStore, openSqliteStore, openStore } from './store/open.js';
+export { allItems } from './store/pages.js';
+export type { AliasMove, Page, PageRequest, RunFilter, VerdictRecord } from './store/types.js';
 export { type ArtifactStore, type StoredBundle, type StoredFile, type StoredKey } from './store/artifacts.js';
 export { openArtifactStore } from './store/open-artifacts.js';
 export { importDataset, resolveDataset } from './data/datasets.js';

@@ -114,7 +114,7 @@ describe('bad input: one clear line, exit code 1, nothing changed', () => {
     const init = await cli(['init', '--json'], { cwd: empty });
     assert.equal(init.code, 0, init.stderr);
     const list = await cli(['models', 'list', '--json'], { cwd: join(empty) });
-    assert.deepEqual(list.json, { models: [] });
+    assert.deepEqual(list.json, { models: [], next: null });
   });
 
   test('the server answers bad requests with TF Serving status codes and {"error": ...}', async () => {

@@ -12,10 +12,12 @@ import { cli, ROOT, tempDir } from './helpers.js';
  *           version 1 (production) and version 2 (ridge), so that versions and aliases differ
  *   single  linear regression on x alone (the one-input forms of TF Serving)
  *   iris    multinomial logistic regression (classify)
+ * `initFlags` go before `init` (e.g. `--store postgres://...`: the same workspace on PostgreSQL).
  */
-export async function servingWorkspace(): Promise<string> {
+export async function servingWorkspace(initFlags: string[] = []): Promise<string> {
   const home = tempDir('atelier-serving-');
-  assert.equal((await cli(['init', 'ws'], { cwd: home })).code, 0);
+  const init = await cli([...initFlags, 'init', 'ws'], { cwd: home });
+  assert.equal(init.code, 0, init.stderr);
   const ws = join(home, 'ws');
   const lines = ['x,n,color,y'];
   const colors = ['red', 'green', 'blue'];

@@ -57,6 +57,10 @@ export const ERROR_CODES = {
   ARTIFACT_ACCESS_DENIED: { status: 500, exit: 1, summary: 'The artifact store refused the credentials, or there are none.' },
   ARTIFACT_STORE_UNREACHABLE: { status: 503, exit: 1, summary: 'The artifact store (its endpoint) cannot be reached.' },
   ARTIFACT_STORE_FAILED: { status: 500, exit: 1, summary: 'The artifact store answered a request with another error.' },
+  STORE_BUSY: { status: 503, exit: 1, summary: 'The metadata store stayed locked by other writers past the wait (SQLite); nothing was written: retry the command.' },
+  STORE_UNREACHABLE: { status: 503, exit: 1, summary: 'The metadata store (PostgreSQL) cannot be reached at the host and port of its URL.' },
+  STORE_AUTH_FAILED: { status: 500, exit: 1, summary: 'The metadata store (PostgreSQL) refused the user or password of its URL.' },
+  STORE_DATABASE_MISSING: { status: 500, exit: 1, summary: 'The database the store URL names does not exist on the PostgreSQL server.' },
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import { AtelierError } from '../core/errors.js';
 import { currentUser, newId, nowIso } from '../core/identity.js';
 import type { AtelierContext } from '../store/context.js';
+import { allItems } from '../store/pages.js';
 import type { DatasetVersionRecord } from '../store/types.js';
 import { contentHashOf, loadSource, resolveSource } from './sources.js';
 
@@ -50,12 +51,11 @@ export async function importDataset(ctx: AtelierContext, file: string, name: str
   );
   const path = source.files.length === 1 ? source.files[0]! : resolve(source.given);
   const stored = await ctx.artifacts.putFile(parquet, '.parquet');
-  const version = await ctx.store.transaction(async (tx) => {
-    const latest = await tx.getDatasetVersion(name);
-    const record: DatasetVersionRecord = {
+  return ctx.store.transaction(async (tx) => {
+    // Numbered atomically by the store; the same content imported meanwhile by another process is that version.
+    const { record, created } = await tx.addDatasetVersion({
       id: newId('ds'),
       dataset: name,
-      version: (latest?.version ?? 0) + 1,
       contentHash,
       rowCount,
       columns,
@@ -63,16 +63,15 @@ export async function importDataset(ctx: AtelierContext, file: string, name: str
       artifact: stored.key,
       createdAt: nowIso(),
       createdBy: currentUser(),
-    };
-    await tx.insertDatasetVersion(record);
+    });
+    if (!created) return { version: record, existing: true };
     await tx.appendEvent({
       kind: 'dataset.imported',
       subject: `${name}@${record.version}`,
       details: { source: path, files: source.files.length, format: source.format, rows: rowCount, columns: columns.length, contentHash },
     });
-    return record;
+    return { version: record, existing: false };
   });
-  return { version, existing: false };
 }
 
 /** Resolves "name" or "name@version" to a stored dataset version. */
@@ -140,7 +139,7 @@ export interface DatasetSummary {
 
 export async function listDatasets(ctx: AtelierContext): Promise<DatasetSummary[]> {
   const byName = new Map<string, DatasetSummary>();
-  for (const v of await ctx.store.listDatasetVersions()) {
+  for (const v of await allItems((page) => ctx.store.listDatasetVersions({}, page))) {
     const entry = byName.get(v.dataset);
     byName.set(v.dataset, { name: v.dataset, versions: (entry?.versions ?? 0) + 1, latest: v });
   }

@@ -36,17 +36,7 @@ export async function saveDataSchema(ctx: AtelierContext, dataset: string, schem
   writeFileSync(temp, text);
   const { key } = await ctx.artifacts.putFile(temp, '.yaml');
   return ctx.store.transaction(async (tx) => {
-    const current = await tx.getDataSchema(dataset);
-    const record: DataSchemaRecord = {
-      dataset,
-      version: (current?.version ?? 0) + 1,
-      contentHash,
-      artifact: key,
-      source,
-      createdAt: nowIso(),
-      createdBy: currentUser(),
-    };
-    await tx.insertDataSchema(record);
+    const record = await tx.addDataSchema({ dataset, contentHash, artifact: key, source, createdAt: nowIso(), createdBy: currentUser() });
     await tx.appendEvent({ kind: 'schema.saved', subject: `${dataset} schema v${record.version}`, details: { source, contentHash } });
     return record;
   });

@@ -1,12 +1,12 @@
 /**
  * Blessing, champion against challenger (the TFX Evaluator's model validation): a new version is
  * checked against absolute bounds and against the current holder of an alias, both evaluated on
- * the same held-out rows in the same call. The verdict, with both numbers, goes into the event log
- * as `model.validated`; promotion reads the latest verdict of a version.
+ * the same held-out rows in the same call. The verdict, with both numbers, goes into the verdicts
+ * table (and the event log, as `model.validated`); promotion reads the latest verdict of a version.
  */
 import type { MetricRequirement, ModelConfig, ValidationConfig } from '../core/config.js';
 import { AtelierError } from '../core/errors.js';
-import type { MetricCheck, Verdict } from '../registry/verdicts.js';
+import { recordVerdict, type MetricCheck, type Verdict } from '../registry/verdicts.js';
 import type { AtelierContext } from '../store/context.js';
 import { evaluateModel } from './evaluate.js';
 
@@ -68,7 +68,7 @@ export async function validateModelVersion(ctx: AtelierContext, name: string, ve
   const config = run?.config as ModelConfig | undefined;
   const rules = validation ?? config?.validation;
   const alias = rules?.champion ?? 'production';
-  const holder = (await ctx.store.listAliases(name)).find((a) => a.alias === alias);
+  const holder = await ctx.store.getAlias(name, alias);
   const championVersion = holder && holder.version !== version ? holder.version : null;
 
   let verdict: Verdict;
@@ -110,7 +110,7 @@ export async function validateModelVersion(ctx: AtelierContext, name: string, ve
       note: championVersion === null ? `no champion: ${name} has no ${alias} version to compare with; only the absolute bounds apply` : null,
     };
   }
-  await ctx.store.appendEvent({ kind: 'model.validated', subject: `${name}@${version}`, details: { ...verdict } });
+  await recordVerdict(ctx.store, name, version, { ...verdict });
   return verdict;
 }
 

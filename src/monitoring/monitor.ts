@@ -7,6 +7,7 @@ import { checkStatistics, histogramBoundaries, type DatasetStatistics } from '..
 import { resolveModelVersion } from '../registry/models.js';
 import { readArtifactText } from '../store/artifacts.js';
 import type { AtelierContext } from '../store/context.js';
+import { allItems } from '../store/pages.js';
 import type { ModelConfig } from '../core/config.js';
 import { artifact } from '../pipeline/cache.js';
 import { logFiles, logWindowStatistics } from './log-window.js';
@@ -69,12 +70,12 @@ async function trainingStatistics(ctx: AtelierContext, runId: string | null): Pr
 
 /** The window the previous check of this model looked at, with its statistics. */
 async function previousWindow(ctx: AtelierContext, model: string, version: number) {
-  const checks = (await ctx.store.listExecutions({ pipeline: monitorPipeline(model), step: 'monitor' })).filter(
+  const checks = (await allItems((page) => ctx.store.listExecutions({ pipeline: monitorPipeline(model), step: 'monitor' }, page))).filter(
     (e) => e.state === 'complete' && e.properties.version === version,
   );
   const last = checks.at(-1);
   if (!last) return null;
-  const output = (await ctx.store.listExecutionEvents({ executionId: last.id })).find((e) => e.kind === 'output');
+  const output = (await allItems((page) => ctx.store.listExecutionEvents({ executionId: last.id }, page))).find((e) => e.kind === 'output');
   const stored = output && (await ctx.store.getArtifact(output.artifactId));
   if (!stored || !(await ctx.artifacts.has(stored.uri))) return null;
   return { to: String(last.properties.to), rows: Number(last.properties.rows), stats: checkStatistics(JSON.parse(await readArtifactText(ctx.artifacts, stored.uri))) };

@@ -7,6 +7,7 @@ import { regressionMetrics } from '../evaluation/metrics.js';
 import { aliasMoves, rollbackStack } from '../registry/aliases.js';
 import { rollbackAlias, type RollbackResult } from '../registry/models.js';
 import type { AtelierContext } from '../store/context.js';
+import { allItems } from '../store/pages.js';
 import { logFiles, logSource } from './log-window.js';
 
 /**
@@ -87,7 +88,7 @@ export async function trackOutcomes(ctx: AtelierContext, model: string, options:
 /** The latest live metrics recorded for each version of a model. */
 export async function liveMetrics(ctx: AtelierContext, model: string): Promise<Map<number, LiveMetrics>> {
   const out = new Map<number, LiveMetrics>();
-  for (const e of await ctx.store.listEvents({ kind: 'model.live_metrics' })) {
+  for (const e of await allItems((page) => ctx.store.listEvents({ kind: 'model.live_metrics' }, page))) {
     const at = e.subject.lastIndexOf('@');
     if (e.subject.slice(0, at) !== model) continue;
     const version = Number(e.subject.slice(at + 1));
@@ -119,7 +120,7 @@ export interface RollbackDecision {
  */
 export async function autoRollback(ctx: AtelierContext, model: string, rule: RollbackRule): Promise<RollbackDecision> {
   const stack = rollbackStack(await aliasMoves(ctx.store, model, rule.alias));
-  const current = (await ctx.store.listAliases(model)).find((a) => a.alias === rule.alias)?.version ?? null;
+  const current = (await ctx.store.getAlias(model, rule.alias))?.version ?? null;
   const predecessor = stack.length >= 2 && stack.at(-1) === current ? stack.at(-2)! : null;
   const live = await liveMetrics(ctx, model);
   const value = (v: number | null) => (v === null ? null : (live.get(v)?.metrics[rule.metric] ?? null));

@@ -1,6 +1,7 @@
 import { canonicalJson, sha256 } from '../core/hash.js';
 import { nowIso } from '../core/identity.js';
 import type { MetadataStore } from '../store/metadata-store.js';
+import { allItems } from '../store/pages.js';
 import type { ArtifactRecord } from '../store/types.js';
 
 /**
@@ -31,11 +32,11 @@ export async function cachedOutputs(
   key: string,
   stillThere: (a: ArtifactRecord) => Promise<boolean> = async () => true,
 ): Promise<{ executionId: string; outputs: Record<string, ArtifactRecord> } | undefined> {
-  const finished = (await store.listExecutions({ cacheKey: key })).filter((e) => e.state === 'complete');
+  const finished = (await allItems((page) => store.listExecutions({ cacheKey: key }, page))).filter((e) => e.state === 'complete');
   const last = finished.at(-1);
   if (!last) return undefined;
   const outputs: Record<string, ArtifactRecord> = {};
-  for (const event of await store.listExecutionEvents({ executionId: last.id })) {
+  for (const event of await allItems((page) => store.listExecutionEvents({ executionId: last.id }, page))) {
     if (event.kind !== 'output') continue;
     const found = await store.getArtifact(event.artifactId);
     if (!found || !(await stillThere(found))) return undefined;

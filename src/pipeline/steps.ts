@@ -9,6 +9,7 @@ import { validateModelVersion, type Verdict } from '../evaluation/blessing.js';
 import { evaluateModel } from '../evaluation/evaluate.js';
 import { promoteModelVersion } from '../registry/models.js';
 import type { AtelierContext } from '../store/context.js';
+import { allItems } from '../store/pages.js';
 import type { ArtifactRecord, DatasetVersionRecord, ModelVersionRecord } from '../store/types.js';
 import { train } from '../training/train.js';
 import { artifact } from './cache.js';
@@ -90,17 +91,19 @@ async function datasetOf(ctx: AtelierContext, a: ArtifactRecord): Promise<Datase
  */
 async function validatedVersions(ctx: AtelierContext, state: RunState): Promise<DatasetVersionRecord[]> {
   const dataset = need(state.dataset, 'a dataset');
-  if (!state.pipeline.config.steps.validate) return ctx.store.listDatasetVersions(dataset.dataset);
+  const versions = () => allItems((page) => ctx.store.listDatasetVersions({ dataset: dataset.dataset }, page));
+  if (!state.pipeline.config.steps.validate) return versions();
   const schemaId = need(state.schema?.id, 'a validated schema');
-  const passed = (await ctx.store.listExecutions({ step: 'validate' })).filter((e) => e.state === 'complete' || e.state === 'cached');
+  const validations = await allItems((page) => ctx.store.listExecutions({ step: 'validate' }, page));
+  const passed = validations.filter((e) => e.state === 'complete' || e.state === 'cached');
   const ids = new Set<string>([dataset.id]);
   for (const execution of passed) {
-    const inputs = (await ctx.store.listExecutionEvents({ executionId: execution.id })).filter((e) => e.kind === 'input');
+    const inputs = (await allItems((page) => ctx.store.listExecutionEvents({ executionId: execution.id }, page))).filter((e) => e.kind === 'input');
     if (!inputs.some((e) => e.name === 'schema' && e.artifactId === schemaId)) continue;
     const data = inputs.find((e) => e.name === 'dataset');
     if (data) ids.add(String((await ctx.store.getArtifact(data.artifactId))?.properties.datasetVersionId));
   }
-  return (await ctx.store.listDatasetVersions(dataset.dataset)).filter((v) => ids.has(v.id));
+  return (await versions()).filter((v) => ids.has(v.id));
 }
 
 const importStep: StepDefinition = {
@@ -238,7 +241,7 @@ const blessStep: StepDefinition = {
   async plan(ctx, state) {
     const model = need(state.model, 'a model');
     const validation = state.modelConfig?.validation ?? null;
-    const holder = (await ctx.store.listAliases(model.model)).find((a) => a.alias === (validation?.champion ?? 'production'))?.version;
+    const holder = (await ctx.store.getAlias(model.model, validation?.champion ?? 'production'))?.version;
     const champion = holder !== undefined && holder !== model.version ? holder : null;
     // The verdict depends on who the champion is now: a new champion means a new verdict.
     return { settings: { validation, champion }, inputs: { model: modelArtifact(model) } };
@@ -273,7 +276,7 @@ const pushStep: StepDefinition = {
     const model = state.model!;
     const alias = pushAlias(state.pipeline);
     const policy = state.pipeline.config.steps.push!.policy;
-    const holder = (await ctx.store.listAliases(model.model)).find((a) => a.alias === alias);
+    const holder = await ctx.store.getAlias(model.model, alias);
     const previous = holder?.version ?? null;
     if (previous !== model.version) {
       await promoteModelVersion(ctx, model.model, model.version, alias, `pipeline ${state.pipeline.config.name} (${policy} policy), run ${state.runId}`);

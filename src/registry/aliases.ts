@@ -1,18 +1,9 @@
 import type { MetadataStore } from '../store/metadata-store.js';
+import { allItems } from '../store/pages.js';
+import type { AliasMove } from '../store/types.js';
 
-/** One move of an alias, read back from the event log (`model.promoted`, `model.rolled_back`). */
-export interface AliasMove {
-  seq: number;
-  at: string;
-  user: string;
-  kind: 'promoted' | 'rolled_back';
-  model: string;
-  alias: string;
-  /** The version the alias pointed at before the move (null: the alias was new). */
-  from: number | null;
-  to: number;
-  reason: string | null;
-}
+/** One move of an alias (a promotion or a rollback), as the alias_history table keeps it. */
+export type { AliasMove } from '../store/types.js';
 
 export function splitSubject(subject: string): { model: string; version: number } | undefined {
   const at = subject.lastIndexOf('@');
@@ -21,35 +12,9 @@ export function splitSubject(subject: string): { model: string; version: number 
   return Number.isInteger(version) ? { model: subject.slice(0, at), version } : undefined;
 }
 
-function asVersion(value: unknown): number | null {
-  return typeof value === 'number' && Number.isInteger(value) ? value : null;
-}
-
 /** Every move of the model's aliases (or of one alias; or of every model's), oldest first. */
 export async function aliasMoves(store: MetadataStore, model?: string, alias?: string): Promise<AliasMove[]> {
-  const events = [...(await store.listEvents({ kind: 'model.promoted' })), ...(await store.listEvents({ kind: 'model.rolled_back' }))].sort(
-    (a, b) => a.seq - b.seq,
-  );
-  const moves: AliasMove[] = [];
-  for (const e of events) {
-    const subject = splitSubject(e.subject);
-    if (!subject || (model !== undefined && subject.model !== model)) continue;
-    const d = e.details;
-    if (typeof d.alias !== 'string' || (alias !== undefined && d.alias !== alias)) continue;
-    const promoted = e.kind === 'model.promoted';
-    moves.push({
-      seq: e.seq,
-      at: e.at,
-      user: e.user,
-      kind: promoted ? 'promoted' : 'rolled_back',
-      model: subject.model,
-      alias: d.alias,
-      from: asVersion(promoted ? d.previous : d.from),
-      to: subject.version,
-      reason: typeof d.reason === 'string' ? d.reason : null,
-    });
-  }
-  return moves;
+  return allItems((page) => store.listAliasMoves({ model, alias }, page));
 }
 
 /**
@@ -68,14 +33,17 @@ export function rollbackStack(moves: AliasMove[]): number[] {
 
 /**
  * Time travel: which version each alias of each model pointed at, at `at` (an ISO time), rebuilt
- * from the event log. An alias that did not exist yet is not listed.
+ * from the alias history. An alias that did not exist yet is not listed.
  */
 export async function aliasesAt(store: MetadataStore, at: string): Promise<{ model: string; alias: string; version: number; since: string }[]> {
-  const limit = Date.parse(at);
   const held = new Map<string, { model: string; alias: string; version: number; since: string }>();
-  for (const m of await aliasMoves(store)) {
-    if (Date.parse(m.at) > limit) continue;
+  for (const m of await allItems((page) => store.listAliasMoves({ until: at }, page))) {
     held.set(`${m.model}\u0000${m.alias}`, { model: m.model, alias: m.alias, version: m.to, since: m.at });
   }
   return [...held.values()].sort((a, b) => (a.model + a.alias < b.model + b.alias ? -1 : 1));
+}
+
+/** The aliases pointing at a version, by name. */
+export async function aliasesOf(store: MetadataStore, version: { model: string; version: number }): Promise<string[]> {
+  return (await allItems((page) => store.listAliases({ model: version.model, version: version.version }, page))).map((a) => a.alias);
 }

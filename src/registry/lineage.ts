@@ -4,7 +4,8 @@ import type { BundleManifest } from '../bundle/format.js';
 import type { AtelierContext } from '../store/context.js';
 import type { MetadataStore } from '../store/metadata-store.js';
 import type { DatasetVersionRecord, EventRecord, ModelVersionRecord, RunRecord } from '../store/types.js';
-import { aliasMoves, splitSubject, type AliasMove } from './aliases.js';
+import { allItems } from '../store/pages.js';
+import { aliasesOf, aliasMoves, splitSubject, type AliasMove } from './aliases.js';
 import { bundleDir } from './models.js';
 
 /** What an archive carries of the run that trained a version, and what lineage shows. */
@@ -72,7 +73,7 @@ export interface ImportOrigin {
 
 export async function importOrigins(store: MetadataStore, model?: string): Promise<Map<string, ImportOrigin>> {
   const out = new Map<string, ImportOrigin>();
-  for (const e of await store.listEvents({ kind: 'model.imported' })) {
+  for (const e of await allItems((page) => store.listEvents({ kind: 'model.imported' }, page))) {
     const subject = splitSubject(e.subject);
     if (!subject || (model !== undefined && subject.model !== model)) continue;
     out.set(e.subject, importOrigin(e));
@@ -137,7 +138,7 @@ export async function modelLineage(ctx: AtelierContext, version: ModelVersionRec
       manifest = {}; // lineage reports what it can; loading the bundle names what is wrong
     }
   }
-  const aliases = (await ctx.store.listAliases(version.model)).filter((a) => a.version === version.version).map((a) => a.alias);
+  const aliases = await aliasesOf(ctx.store, version);
   const history = (await aliasMoves(ctx.store, version.model))
     .filter((m) => m.to === version.version || m.from === version.version)
     .map((m) => ({ ...m, direction: m.to === version.version ? ('to' as const) : ('from' as const) }));

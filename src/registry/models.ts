@@ -4,7 +4,8 @@ import { verifyBundle } from '../bundle/format.js';
 import { AtelierError } from '../core/errors.js';
 import { currentUser, nowIso } from '../core/identity.js';
 import type { AtelierContext } from '../store/context.js';
-import type { AliasRecord, ModelVersionRecord } from '../store/types.js';
+import { allItems } from '../store/pages.js';
+import type { AliasRecord, ModelVersionRecord, PageRequest } from '../store/types.js';
 import { aliasMoves, rollbackStack } from './aliases.js';
 import { latestVerdict } from './verdicts.js';
 
@@ -20,13 +21,15 @@ export interface RegisterInput {
   description?: string;
 }
 
-/** Records a new version of `model` pointing at a bundle; one transaction with its event. */
+/**
+ * Records a new version of `model` pointing at a bundle; one transaction with its event. The
+ * store numbers it atomically; a run registers at most one version, so registering again for the
+ * same run id (a retried job) returns the version it registered the first time.
+ */
 export async function registerModelVersion(ctx: AtelierContext, input: RegisterInput): Promise<ModelVersionRecord> {
   return ctx.store.transaction(async (tx) => {
-    const latest = await tx.getModelVersion(input.model);
-    const record: ModelVersionRecord = {
+    const { record, created } = await tx.addModelVersion({
       model: input.model,
-      version: (latest?.version ?? 0) + 1,
       runId: input.runId,
       // A key of the artifact store (the same on file:// and s3://), so a workspace can move as a whole.
       bundleUri: input.bundleUri,
@@ -35,13 +38,14 @@ export async function registerModelVersion(ctx: AtelierContext, input: RegisterI
       createdAt: nowIso(),
       createdBy: currentUser(),
       description: input.description ?? null,
-    };
-    await tx.insertModelVersion(record);
-    await tx.appendEvent({
-      kind: 'model.registered',
-      subject: `${record.model}@${record.version}`,
-      details: { runId: record.runId, bundleHash: record.bundleHash, metrics: record.metrics },
     });
+    if (created) {
+      await tx.appendEvent({
+        kind: 'model.registered',
+        subject: `${record.model}@${record.version}`,
+        details: { runId: record.runId, bundleHash: record.bundleHash, metrics: record.metrics },
+      });
+    }
     return record;
   });
 }
@@ -61,7 +65,7 @@ export async function resolveModelVersion(ctx: AtelierContext, name: string, sel
     throw new AtelierError('MODEL_NOT_FOUND', `no model named "${name}"; \`atelier models list\` shows the registered ones`, { field: 'model' });
   }
   if (selector === undefined || selector === '') {
-    const production = (await ctx.store.listAliases(name)).find((a) => a.alias === DEFAULT_ALIAS);
+    const production = await ctx.store.getAlias(name, DEFAULT_ALIAS);
     return production ? (await ctx.store.getModelVersion(name, production.version))! : latest;
   }
   if (selector === 'latest') return latest;
@@ -74,7 +78,7 @@ export async function resolveModelVersion(ctx: AtelierContext, name: string, sel
     }
     return found;
   }
-  const alias = (await ctx.store.listAliases(name)).find((a) => a.alias === selector);
+  const alias = await ctx.store.getAlias(name, selector);
   if (!alias) {
     throw new AtelierError('ALIAS_NOT_FOUND', `model ${name} has no alias (label) "${selector}"`, { field: 'alias' });
   }
@@ -82,7 +86,8 @@ export async function resolveModelVersion(ctx: AtelierContext, name: string, sel
 }
 
 /**
- * Points `alias` at a version; the change and the previous holder go into the event log. The
+ * Points `alias` at a version; the move (with the previous holder) goes into the alias history
+ * and the event log, and servers following the registry hear of it on commit. The
  * version must be blessed (its latest `model.validated` verdict), unless `force`, which is recorded.
  */
 export async function promoteModelVersion(
@@ -99,6 +104,7 @@ export async function promoteModelVersion(
     });
   }
   return ctx.store.transaction(async (tx) => {
+    await tx.lockAlias(name, alias);
     const target = await tx.getModelVersion(name, version);
     if (!target) {
       const any = await tx.getModelVersion(name);
@@ -117,15 +123,16 @@ export async function promoteModelVersion(
       });
     }
     const forced = !blessed;
-    const previous = (await tx.listAliases(name)).find((a) => a.alias === alias);
-    const record: AliasRecord = { model: name, alias, version, updatedAt: nowIso() };
-    await tx.setAlias(record);
+    const previous = (await tx.getAlias(name, alias))?.version ?? null;
+    const move = await tx.moveAlias({ kind: 'promoted', model: name, alias, from: previous, to: version, reason: reason ?? null });
     await tx.appendEvent({
       kind: 'model.promoted',
       subject: `${name}@${version}`,
-      details: { alias, previous: previous?.version ?? null, reason: reason ?? null, blessed, forced },
+      at: move.at,
+      user: move.user,
+      details: { alias, previous, reason: reason ?? null, blessed, forced },
     });
-    return { ...record, previous: previous?.version ?? null, blessed, forced };
+    return { model: name, alias, version, updatedAt: move.at, previous, blessed, forced };
   });
 }
 
@@ -140,19 +147,19 @@ export interface RollbackResult {
 }
 
 /**
- * Moves an alias back to the version it pointed at before its last move, as the event log tells
- * (`model.promoted`, `model.rolled_back`); rolling back again walks further back. One
- * transaction with its `model.rolled_back` event.
+ * Moves an alias back to the version it pointed at before its last move, as the alias history
+ * tells; rolling back again walks further back. One transaction with its history row and its
+ * `model.rolled_back` event.
  */
 export async function rollbackAlias(ctx: AtelierContext, name: string, alias: string = DEFAULT_ALIAS, reason?: string): Promise<RollbackResult> {
   return ctx.store.transaction(async (tx) => {
+    await tx.lockAlias(name, alias);
     if (!(await tx.getModelVersion(name))) {
       throw new AtelierError('MODEL_NOT_FOUND', `no model named "${name}"; \`atelier models list\` shows the registered ones`, { field: 'model' });
     }
-    const aliases = await tx.listAliases(name);
-    const current = aliases.find((a) => a.alias === alias);
+    const current = await tx.getAlias(name, alias);
     if (!current) {
-      const known = aliases.map((a) => a.alias);
+      const known = (await allItems((page) => tx.listAliases({ model: name }, page))).map((a) => a.alias);
       throw new AtelierError(
         'ALIAS_NOT_FOUND',
         `model ${name} has no alias "${alias}" to roll back${known.length ? ` (its aliases: ${[...new Set(known)].join(', ')})` : ' (it has no aliases yet)'}`,
@@ -172,9 +179,7 @@ export async function rollbackAlias(ctx: AtelierContext, name: string, alias: st
     if (!(await tx.getModelVersion(name, to))) {
       throw new AtelierError('VERSION_NOT_FOUND', `cannot roll back ${name}@${alias}: version ${to} no longer exists`, { field: 'version' });
     }
-    const at = nowIso();
-    const by = currentUser();
-    await tx.setAlias({ model: name, alias, version: to, updatedAt: at });
+    const { at, user: by } = await tx.moveAlias({ kind: 'rolled_back', model: name, alias, from: current.version, to, reason: reason ?? null });
     await tx.appendEvent({
       kind: 'model.rolled_back',
       subject: `${name}@${to}`,
@@ -188,19 +193,35 @@ export async function rollbackAlias(ctx: AtelierContext, name: string, alias: st
 
 export interface ModelSummary {
   name: string;
-  versions: (ModelVersionRecord & { aliases: string[] })[];
+  versions: VersionWithAliases[];
 }
 
-export async function listModels(ctx: AtelierContext, name?: string): Promise<ModelSummary[]> {
-  const versions = await ctx.store.listModelVersions(name);
-  const aliases = await ctx.store.listAliases(name);
+type VersionWithAliases = ModelVersionRecord & { aliases: string[] };
+
+function withAliases(versions: ModelVersionRecord[], aliases: AliasRecord[]): VersionWithAliases[] {
+  return versions.map((v) => ({ ...v, aliases: aliases.filter((a) => a.model === v.model && a.version === v.version).map((a) => a.alias) }));
+}
+
+/** Every version of one model, oldest first, with the aliases pointing at each. */
+export async function modelVersions(ctx: AtelierContext, name: string): Promise<VersionWithAliases[]> {
+  const aliases = await allItems((p) => ctx.store.listAliases({ model: name }, p));
+  return withAliases(await allItems((p) => ctx.store.listModelVersions({ model: name }, p)), aliases);
+}
+
+/**
+ * One page of registered versions (by model, then version), grouped by model, with the aliases
+ * pointing at each. `next` continues the listing.
+ */
+export async function listModels(ctx: AtelierContext, name?: string, page?: PageRequest): Promise<{ models: ModelSummary[]; next: string | null }> {
+  const versions = await ctx.store.listModelVersions({ model: name }, page);
+  const aliases = await allItems((p) => ctx.store.listAliases({ model: [...new Set(versions.items.map((v) => v.model))] }, p));
   const byName = new Map<string, ModelSummary>();
-  for (const v of versions) {
+  for (const v of withAliases(versions.items, aliases)) {
     const entry = byName.get(v.model) ?? { name: v.model, versions: [] };
-    entry.versions.push({ ...v, aliases: aliases.filter((a) => a.model === v.model && a.version === v.version).map((a) => a.alias) });
+    entry.versions.push(v);
     byName.set(v.model, entry);
   }
-  return [...byName.values()];
+  return { models: [...byName.values()], next: versions.next };
 }
 
 /** Resolves "model@version" to the model/ folder of its bundle, checking the family matches. */

@@ -10,9 +10,10 @@ import type { StoredBundle } from '../store/artifacts.js';
 import type { AtelierContext } from '../store/context.js';
 import type { ModelVersionRecord } from '../store/types.js';
 import { readTar, TarFormatError, writeTar, type TarEntry } from './archive.js';
+import { aliasesOf } from './aliases.js';
 import { provenance, type RunSummary } from './lineage.js';
 import { bundleDir, registerModelVersion } from './models.js';
-import { latestVerdict, type Verdict } from './verdicts.js';
+import { latestVerdict, recordVerdict, type Verdict } from './verdicts.js';
 
 export const EXPORT_FORMAT = 'atelier.export/1';
 /** The archive's own manifest, next to the `bundle/` folder. */
@@ -61,7 +62,7 @@ export async function exportModelVersion(ctx: AtelierContext, version: ModelVers
   const dir = await bundleDir(ctx, version);
   const bundle = verifyBundle(dir); // never export a damaged bundle
   const { run } = await provenance(ctx, version);
-  const aliases = (await ctx.store.listAliases(version.model)).filter((a) => a.version === version.version).map((a) => a.alias);
+  const aliases = await aliasesOf(ctx.store, version);
   const manifest: ExportManifest = {
     format: EXPORT_FORMAT,
     model: version.model,
@@ -257,11 +258,7 @@ export async function importModelArchive(ctx: AtelierContext, archive: string, o
       // The blessing travels with the bundle: the verdict the source workspace gave it.
       const verdict = manifest.verdict;
       if (verdict && typeof verdict === 'object' && typeof verdict.blessed === 'boolean') {
-        await tx.appendEvent({
-          kind: 'model.validated',
-          subject: `${record.model}@${record.version}`,
-          details: { ...verdict, model: record.model, version: record.version, importedFrom: original },
-        });
+        await recordVerdict(tx, record.model, record.version, { ...verdict, model: record.model, version: record.version, importedFrom: original });
       }
       return {
         model: record.model,

@@ -1,6 +1,7 @@
 /**
- * Verdicts of model validation (blessing) as the registry keeps them: `model.validated` events.
- * Written by evaluation/blessing.ts; read here by promotion.
+ * Verdicts of model validation (blessing) as the registry keeps them: the verdicts table (and a
+ * `model.validated` event for the audit trail). Written by evaluation/blessing.ts and by model
+ * import; read here by promotion.
  */
 import type { MetricRequirement } from '../core/config.js';
 import type { MetadataStore } from '../store/metadata-store.js';
@@ -30,9 +31,13 @@ export interface Verdict {
 
 /** The latest recorded verdict of a version, if any. */
 export async function latestVerdict(store: MetadataStore, name: string, version: number): Promise<Verdict | undefined> {
-  const subject = `${name}@${version}`;
-  const events = (await store.listEvents({ kind: 'model.validated' })).filter((e) => e.subject === subject);
-  const last = events.sort((a, b) => a.seq - b.seq).at(-1);
-  return last ? (last.details as unknown as Verdict) : undefined;
+  return (await store.getLatestVerdict(name, version))?.details as unknown as Verdict | undefined;
 }
 
+/** Records a verdict on `name@version`: its row and its `model.validated` event, in one transaction. */
+export async function recordVerdict(store: MetadataStore, name: string, version: number, details: Record<string, unknown> & { blessed: boolean }): Promise<void> {
+  await store.transaction(async (tx) => {
+    await tx.addVerdict({ model: name, version, blessed: details.blessed, details });
+    await tx.appendEvent({ kind: 'model.validated', subject: `${name}@${version}`, details });
+  });
+}

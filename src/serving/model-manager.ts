@@ -4,6 +4,7 @@ import { AtelierError, isAtelierError } from '../core/errors.js';
 import { loadBundle, type LoadedBundle } from '../bundle/load.js';
 import { bundleDir, DEFAULT_ALIAS } from '../registry/models.js';
 import type { AtelierContext } from '../store/context.js';
+import { allItems } from '../store/pages.js';
 import type { ModelVersionRecord } from '../store/types.js';
 import { Batcher, DEFAULT_BATCH, type BatchOptions } from './batcher.js';
 import { featureDomains, typicalRow, type DomainPolicy, type FeatureDomains } from './input-check.js';
@@ -24,7 +25,11 @@ export interface ManagerOptions {
   models?: string[] | 'all';
   /** Aliases whose holders are loaded ahead of requests and followed when they move (default: production). */
   aliases?: string[];
-  /** How often the registry's event log is checked for moves, in milliseconds (default 500; 0: never). */
+  /**
+   * Follow the registry (alias moves, new versions) as the store announces changes: LISTEN/NOTIFY
+   * on PostgreSQL; on SQLite its change counter is read this often, in milliseconds (default 200;
+   * 0: do not follow).
+   */
   pollMs?: number;
   batch?: BatchOptions;
   /** Per-model domain policy (default: accept and count). */
@@ -144,10 +149,9 @@ export class ModelManager {
   private readonly names: Set<string> | undefined;
   private readonly pins = new Map<string, Set<number>>();
   private readonly aliases: string[];
-  private lastSeq = 0;
-  private timer: NodeJS.Timeout | undefined;
+  private unwatch: (() => Promise<void>) | undefined;
   private syncing: Promise<void> = Promise.resolve();
-  private polling = false;
+  private syncQueued = false;
   private closed = false;
 
   private constructor(
@@ -170,11 +174,21 @@ export class ModelManager {
     options.metrics && (options.metrics.queueDepths = () => this.queueDepths());
   }
 
-  /** Reads the registry, loads and warms every version the server must hold, then follows the registry. */
+  /**
+   * Reads the registry's tables (never the event log), loads and warms every version the server
+   * must hold, then follows the registry's change notifications.
+   */
   static async create(ctx: AtelierContext, options: ManagerOptions = {}): Promise<ModelManager> {
     const manager = new ModelManager(ctx, options);
-    manager.lastSeq = (await ctx.store.listEvents()).at(-1)?.seq ?? 0;
-    await manager.sync();
+    const checkMs = options.pollMs ?? 200;
+    // Watch before the first read, so a move between the two is not missed.
+    if (checkMs > 0) manager.unwatch = await ctx.store.watchRegistry(() => manager.changed(), { checkMs });
+    try {
+      await manager.sync();
+    } catch (error) {
+      manager.close();
+      throw error;
+    }
     if (manager.names) {
       const missing = [...manager.names].filter((n) => !manager.entries.has(n));
       if (missing.length > 0) {
@@ -184,36 +198,35 @@ export class ModelManager {
         });
       }
     }
-    const pollMs = options.pollMs ?? 500;
-    if (pollMs > 0) manager.timer = setInterval(() => void manager.poll(), pollMs).unref();
     return manager;
   }
 
-  /** Checks the event log for news since the last look; syncs when a model event arrived. */
-  async poll(): Promise<void> {
-    if (this.polling || this.closed) return;
-    this.polling = true;
-    try {
-      const news = await this.ctx.store.listEvents({ afterSeq: this.lastSeq });
-      if (news.length === 0) return;
-      this.lastSeq = news.at(-1)!.seq;
-      if (news.some((e) => e.kind.startsWith('model.'))) await this.sync();
-    } catch {
-      /* the store is busy or closing: the next poll tries again */
-    } finally {
-      this.polling = false;
-    }
+  /** The registry changed: one more sync after the running one (news arriving meanwhile share it). */
+  private changed(): void {
+    if (this.syncQueued || this.closed) return;
+    this.syncQueued = true;
+    void this.sync().catch(() => {
+      /* the store is busy or closing: the next change (or restart) syncs again */
+    });
   }
 
-  /** One sync at a time, in order. */
+  /** One sync at a time, in order; a failed one does not stop the next. */
   sync(): Promise<void> {
-    this.syncing = this.syncing.then(() => this.syncOnce());
+    this.syncing = this.syncing
+      .catch(() => {})
+      .then(() => {
+        this.syncQueued = false;
+        return this.syncOnce();
+      });
     return this.syncing;
   }
 
   private async syncOnce(): Promise<void> {
     if (this.closed) return;
-    const [versions, aliases] = await Promise.all([this.ctx.store.listModelVersions(), this.ctx.store.listAliases()]);
+    const [versions, aliases] = await Promise.all([
+      allItems((page) => this.ctx.store.listModelVersions({}, page)),
+      allItems((page) => this.ctx.store.listAliases({}, page)),
+    ]);
     const records = new Map<string, ModelVersionRecord[]>();
     for (const v of versions) {
       if (this.names && !this.names.has(v.model)) continue;
@@ -367,7 +380,7 @@ export class ModelManager {
 
   close(): void {
     this.closed = true;
-    if (this.timer) clearInterval(this.timer);
+    void this.unwatch?.();
     for (const entry of this.entries.values()) for (const served of entry.versions.values()) served.retire();
   }
 }

@@ -22,7 +22,7 @@ export interface ServerOptions {
   preload?: string[];
   /** Aliases loaded ahead and followed (default: production). */
   aliases?: string[];
-  /** How often to check the registry for alias moves, in ms (default 500). */
+  /** SQLite: how often to check the registry's change counter, in ms (default 200; 0: do not follow). PostgreSQL is notified. */
   pollMs?: number;
   batch?: Partial<BatchOptions>;
   /** Per-request limit, in ms (default 30000): past it the answer is 504. */

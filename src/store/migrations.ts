@@ -1,4 +1,5 @@
-import { type Kysely, type Migration, type MigrationProvider } from 'kysely';
+import { sql, type ColumnDefinitionBuilder, type Kysely, type Migration, type MigrationProvider } from 'kysely';
+import { typedParams } from './params.js';
 
 /**
  * Versioned migrations, applied in name order by Kysely's Migrator and recorded in its
@@ -147,9 +148,144 @@ function migrations(dialect: Dialect): Record<string, Migration> {
         await db.schema.createIndex('execution_events_artifact').on('execution_events').column('artifact_id').execute();
       },
     },
+    '0004_store_as_system_of_record': {
+      up: (db: Kysely<any>) => storeAsSystemOfRecord(db, dialect),
+    },
   };
+}
+
+/** An auto-numbered primary key: bigserial on PostgreSQL, SQLite's integer rowid alias. */
+const serial = (dialect: Dialect) =>
+  [dialect === 'postgres' ? 'bigserial' : 'integer', (c: ColumnDefinitionBuilder) => (dialect === 'postgres' ? c.primaryKey() : c.primaryKey().autoIncrement())] as const;
+
+/** "name@3" to its parts (as the event log writes subjects). */
+function subjectParts(subject: string): { model: string; version: number } | undefined {
+  const at = subject.lastIndexOf('@');
+  const version = Number(subject.slice(at + 1));
+  return at > 0 && Number.isInteger(version) ? { model: subject.slice(0, at), version } : undefined;
+}
+
+const wholeOrNull = (value: unknown) => (typeof value === 'number' && Number.isInteger(value) ? value : null);
+
+/**
+ * 0004: the store becomes the system of record. Verdicts and alias moves get tables of their own
+ * (they were found by scanning the event log), runs get a parent, an experiment and typed
+ * parameters, and the lists get the indexes their queries need. The new tables are filled from
+ * the event log and the runs' JSON, so an existing workspace keeps its verdicts and alias history.
+ */
+async function storeAsSystemOfRecord(db: Kysely<any>, dialect: Dialect): Promise<void> {
+  await db.schema
+    .createTable('experiments')
+    .addColumn('name', 'text', (c) => c.primaryKey())
+    .addColumn('description', 'text')
+    .addColumn('created_at', 'text', (c) => c.notNull())
+    .addColumn('created_by', 'text', (c) => c.notNull())
+    .execute();
+  await db.schema.alterTable('runs').addColumn('parent_run_id', 'text', (c) => c.references('runs.id')).execute();
+  await db.schema.alterTable('runs').addColumn('experiment', 'text', (c) => c.references('experiments.name')).execute();
+  await db.schema.createIndex('runs_parent').on('runs').column('parent_run_id').execute();
+  await db.schema.createIndex('runs_experiment').on('runs').column('experiment').execute();
+  await db.schema.createIndex('runs_started').on('runs').columns(['started_at', 'id']).execute();
+  await db.schema.createIndex('runs_model').on('runs').columns(['model', 'started_at']).execute();
+
+  await db.schema
+    .createTable('run_params')
+    .addColumn('run_id', 'text', (c) => c.notNull().references('runs.id'))
+    .addColumn('key', 'text', (c) => c.notNull())
+    .addColumn('num_value', 'double precision')
+    .addColumn('text_value', 'text')
+    .addPrimaryKeyConstraint('run_params_pk', ['run_id', 'key'])
+    .execute();
+  await db.schema.createIndex('run_params_num').on('run_params').columns(['key', 'num_value']).execute();
+  await db.schema.createIndex('run_params_text').on('run_params').columns(['key', 'text_value']).execute();
+  await db.schema.createIndex('run_metrics_key').on('run_metrics').columns(['key', 'value']).execute();
+
+  await db.schema
+    .createTable('verdicts')
+    .addColumn('seq', ...serial(dialect))
+    .addColumn('model', 'text', (c) => c.notNull())
+    .addColumn('version', 'integer', (c) => c.notNull())
+    .addColumn('blessed', 'integer', (c) => c.notNull())
+    .addColumn('details_json', 'text', (c) => c.notNull())
+    .addColumn('at', 'text', (c) => c.notNull())
+    .addColumn('user_name', 'text', (c) => c.notNull())
+    .execute();
+  await db.schema.createIndex('verdicts_version').on('verdicts').columns(['model', 'version', 'seq']).execute();
+
+  await db.schema
+    .createTable('alias_history')
+    .addColumn('seq', ...serial(dialect))
+    .addColumn('model', 'text', (c) => c.notNull())
+    .addColumn('alias', 'text', (c) => c.notNull())
+    .addColumn('kind', 'text', (c) => c.notNull())
+    .addColumn('from_version', 'integer')
+    .addColumn('to_version', 'integer', (c) => c.notNull())
+    .addColumn('reason', 'text')
+    .addColumn('at', 'text', (c) => c.notNull())
+    .addColumn('user_name', 'text', (c) => c.notNull())
+    .execute();
+  await db.schema.createIndex('alias_history_alias').on('alias_history').columns(['model', 'alias', 'seq']).execute();
+  await db.schema.createIndex('alias_history_at').on('alias_history').columns(['at', 'seq']).execute();
+
+  // A run registers at most one version (a retried job finds its own); imports have no run.
+  await sql`create unique index model_versions_run on model_versions (run_id) where run_id is not null`.execute(db);
+  await db.schema.createIndex('aliases_version').on('aliases').columns(['model', 'version']).execute();
+  await db.schema.createIndex('events_kind_subject').on('events').columns(['kind', 'subject', 'seq']).execute();
+  await db.schema.createIndex('events_subject').on('events').columns(['subject', 'seq']).execute();
+
+  // SQLite's cheap change check: one row whose counter each registry change bumps.
+  await db.schema
+    .createTable('registry_changes')
+    .addColumn('id', 'integer', (c) => c.primaryKey())
+    .addColumn('counter', 'bigint', (c) => c.notNull())
+    .execute();
+  await db.insertInto('registry_changes').values({ id: 1, counter: 0 }).execute();
+
+  // Backfill from the event log, in its order.
+  const events = await db
+    .selectFrom('events')
+    .selectAll()
+    .where('kind', 'in', ['model.validated', 'model.promoted', 'model.rolled_back'])
+    .orderBy('seq')
+    .execute();
+  for (const e of events) {
+    const subject = subjectParts(e.subject);
+    const details = JSON.parse(e.details_json) as Record<string, unknown>;
+    if (!subject) continue;
+    if (e.kind === 'model.validated') {
+      await db
+        .insertInto('verdicts')
+        .values({ model: subject.model, version: subject.version, blessed: details.blessed === true ? 1 : 0, details_json: e.details_json, at: e.at, user_name: e.user_name })
+        .execute();
+    } else if (typeof details.alias === 'string') {
+      const promoted = e.kind === 'model.promoted';
+      await db
+        .insertInto('alias_history')
+        .values({
+          model: subject.model,
+          alias: details.alias,
+          kind: promoted ? 'promoted' : 'rolled_back',
+          from_version: wholeOrNull(promoted ? details.previous : details.from),
+          to_version: subject.version,
+          reason: typeof details.reason === 'string' ? details.reason : null,
+          at: e.at,
+          user_name: e.user_name,
+        })
+        .execute();
+    }
+  }
+  for (const run of await db.selectFrom('runs').select(['id', 'params_json']).execute()) {
+    for (const p of typedParams(JSON.parse(run.params_json))) {
+      await db.insertInto('run_params').values({ run_id: run.id, key: p.key, num_value: p.num, text_value: p.text }).execute();
+    }
+  }
 }
 
 export function migrationProvider(dialect: Dialect): MigrationProvider {
   return { getMigrations: async () => migrations(dialect) };
+}
+
+/** The names of every migration, to tell cheaply whether a database is up to date. */
+export function migrationNames(dialect: Dialect): string[] {
+  return Object.keys(migrations(dialect)).sort();
 }

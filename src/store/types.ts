@@ -25,6 +25,8 @@ export interface DatasetVersionRecord {
 }
 
 /** A version of a dataset's editable data schema (YAML kept as an artifact). */
+export type NewDatasetVersion = Omit<DatasetVersionRecord, 'version'>;
+
 export interface DataSchemaRecord {
   dataset: string;
   version: number;
@@ -36,7 +38,19 @@ export interface DataSchemaRecord {
   createdBy: string;
 }
 
-export type RunStatus = 'running' | 'finished' | 'failed';
+/** One page of a list, in the list's order; `next` is the cursor of the following page (null: none). */
+export interface Page<T> {
+  items: T[];
+  next: string | null;
+}
+
+/** Which page: at most `limit` items (default 100, at most 1000) after `cursor` (from the previous page). */
+export interface PageRequest {
+  limit?: number;
+  cursor?: string;
+}
+
+export type RunStatus = 'running' | 'finished' | 'failed' | 'killed';
 
 export interface RunRecord {
   id: string;
@@ -45,12 +59,33 @@ export interface RunRecord {
   config: unknown;
   configHash: string;
   datasetVersionId: string;
+  /** The run this one belongs to (a tuning study's trial: the study's run). */
+  parentRunId: string | null;
+  /** The experiment grouping it (a tuning study, a comparison); null: none. */
+  experiment: string | null;
+  /** Kept whole as JSON; scalar leaves are also indexed as typed parameters (`listRuns` filters on them). */
   params: Record<string, unknown>;
   startedAt: string;
   endedAt: string | null;
   user: string;
   host: string;
   error: string | null;
+}
+
+/** Runs to list: every field given must match; `param` compares one typed parameter (dotted key for nested ones). */
+export interface RunFilter {
+  model?: string;
+  experiment?: string;
+  parentRunId?: string;
+  status?: RunStatus;
+  param?: { key: string; equals?: number | string | boolean; atLeast?: number; atMost?: number };
+}
+
+export interface ExperimentRecord {
+  name: string;
+  description: string | null;
+  createdAt: string;
+  createdBy: string;
 }
 
 export interface MetricPoint {
@@ -71,12 +106,51 @@ export interface ModelVersionRecord {
   description: string | null;
 }
 
+/** A model version to add: the store allocates its number. */
+export type NewModelVersion = Omit<ModelVersionRecord, 'version'>;
+
+/** What adding a versioned record did: the record, and whether it is new (false: one for the same run or content was there). */
+export interface Added<T> {
+  record: T;
+  created: boolean;
+}
+
 export interface AliasRecord {
   model: string;
   alias: string;
   version: number;
   updatedAt: string;
 }
+
+/** One move of an alias (the alias_history table): a promotion or a rollback. */
+export interface AliasMove {
+  /** Order of the moves (ascending). */
+  seq: number;
+  at: string;
+  user: string;
+  kind: 'promoted' | 'rolled_back';
+  model: string;
+  alias: string;
+  /** The version the alias pointed at before the move (null: the alias was new). */
+  from: number | null;
+  to: number;
+  reason: string | null;
+}
+
+export type NewAliasMove = Omit<AliasMove, 'seq' | 'at' | 'user'> & { at?: string; user?: string };
+
+/** A validation verdict as stored (the verdicts table); `details` is the whole verdict. */
+export interface VerdictRecord {
+  seq: number;
+  model: string;
+  version: number;
+  blessed: boolean;
+  details: Record<string, unknown>;
+  at: string;
+  user: string;
+}
+
+export type NewVerdict = Omit<VerdictRecord, 'seq' | 'at' | 'user'> & { at?: string; user?: string };
 
 export interface EventRecord {
   seq: number;
@@ -88,6 +162,13 @@ export interface EventRecord {
 }
 
 export type NewEvent = Omit<EventRecord, 'seq' | 'at' | 'user'> & { at?: string; user?: string };
+
+/** Events to list; newest first when `newestFirst` (history), else oldest first. */
+export interface EventFilter {
+  kind?: string;
+  subject?: string;
+  newestFirst?: boolean;
+}
 
 /** ML Metadata's artifact: something a pipeline step read or wrote (a file, a dataset version, a model version...). */
 export interface ArtifactRecord {

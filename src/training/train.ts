@@ -93,6 +93,8 @@ export async function train(ctx: AtelierContext, config: ModelConfig, options: T
     config,
     configHash: sha256(canonicalJson(config)),
     datasetVersionId: dataset.id,
+    parentRunId: null,
+    experiment: null,
     params: {
       family: config.model.family,
       seed: config.training.seed,

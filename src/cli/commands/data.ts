@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { parseRef } from '../../core/config.js';
 import { headRows, importDataset, listDatasets, resolveDataset } from '../../data/datasets.js';
+import { allItems } from '../../store/pages.js';
 import { columnsTable, formatDuration, table } from '../output.js';
 import { action, withContext } from '../runner.js';
 import { registerDataQuality } from './data-quality.js';
@@ -62,7 +63,7 @@ export function registerData(program: Command): void {
       action(async (io, name: string) =>
         withContext(io.globals, async (ctx) => {
           await resolveDataset(ctx, name);
-          const versions = await ctx.store.listDatasetVersions(name);
+          const versions = await allItems((page) => ctx.store.listDatasetVersions({ dataset: name }, page));
           return {
             json: { versions },
             human: table(

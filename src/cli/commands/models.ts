@@ -4,7 +4,10 @@ import { parseRef } from '../../core/config.js';
 import { AtelierError } from '../../core/errors.js';
 import { describeVerdict, validateModelVersion } from '../../evaluation/blessing.js';
 import { latestVerdict } from '../../registry/verdicts.js';
-import { bundleDir, DEFAULT_ALIAS, listModels, promoteModelVersion, resolveModelVersion, rollbackAlias } from '../../registry/models.js';
+import { aliasesOf } from '../../registry/aliases.js';
+import { DEFAULT_PAGE_SIZE } from '../../store/pages.js';
+import { pageOptions, pageRequest } from './pages.js';
+import { bundleDir, DEFAULT_ALIAS, listModels, modelVersions, promoteModelVersion, resolveModelVersion, rollbackAlias } from '../../registry/models.js';
 import { diffModelVersions, metricChanges, type VersionDiff } from '../../registry/diff.js';
 import { metricsOnSameRows } from '../../evaluation/same-rows.js';
 import { importOrigins, provenance } from '../../registry/lineage.js';
@@ -76,31 +79,26 @@ export function renderDiff(d: VersionDiff): string {
 export function registerModels(program: Command): void {
   const models = program.command('models').description('The model registry: versions, aliases, promotion');
 
-  models
-    .command('list')
-    .description('List registered models and versions with their aliases')
-    .argument('[name]', 'only this model')
-    .action(
-      action(async (io, name: string | undefined) =>
-        withContext(io.globals, async (ctx) => {
-          const list = await listModels(ctx, name);
-          const rows = list.flatMap((m) =>
-            m.versions.map((v) => [
-              m.name,
-              v.version,
-              v.aliases.join(',') || '-',
-              headline(v.metrics),
-              v.createdBy,
-              v.createdAt,
-            ]),
-          );
-          return {
-            json: { models: list },
-            human: rows.length === 0 ? 'No models registered yet. Train one with `atelier train CONFIG`.' : table(['MODEL', 'VERSION', 'ALIASES', 'METRIC', 'BY', 'CREATED'], rows),
-          };
-        }),
-      ),
-    );
+  pageOptions(
+    models
+      .command('list')
+      .description('List registered versions (by model, then version) with their aliases, a page at a time')
+      .argument('[name]', 'only this model'),
+    'versions',
+    DEFAULT_PAGE_SIZE,
+  ).action(
+    action(async (io, name: string | undefined, opts: { limit: string; cursor?: string }) =>
+      withContext(io.globals, async (ctx) => {
+        const { models: list, next } = await listModels(ctx, name, pageRequest(opts));
+        const rows = list.flatMap((m) => m.versions.map((v) => [m.name, v.version, v.aliases.join(',') || '-', headline(v.metrics), v.createdBy, v.createdAt]));
+        const more = next ? `\n(more: --cursor ${next})` : '';
+        return {
+          json: { models: list, next },
+          human: rows.length === 0 ? 'No models registered yet. Train one with `atelier train CONFIG`.' : table(['MODEL', 'VERSION', 'ALIASES', 'METRIC', 'BY', 'CREATED'], rows) + more,
+        };
+      }),
+    ),
+  );
 
   models
     .command('show')
@@ -112,7 +110,7 @@ export function registerModels(program: Command): void {
           const { name, selector } = parseRef(ref);
           const version = await resolveModelVersion(ctx, name, selector);
           const run = version.runId ? await ctx.store.getRun(version.runId) : undefined;
-          const aliases = (await ctx.store.listAliases(name)).filter((a) => a.version === version.version).map((a) => a.alias);
+          const aliases = await aliasesOf(ctx.store, version);
           const dataset = run ? await ctx.store.getDatasetVersionById(run.datasetVersionId) : undefined;
           const bundle = await bundleDir(ctx, version);
           const bundleUrl = ctx.artifacts.locationOf(version.bundleUri);
@@ -206,10 +204,10 @@ export function registerModels(program: Command): void {
       action(async (io, name: string) =>
         withContext(io.globals, async (ctx) => {
           await resolveModelVersion(ctx, parseRef(name).name, 'latest'); // a clear error for an unknown model
-          const [summary] = await listModels(ctx, parseRef(name).name);
-          const origins = await importOrigins(ctx.store, summary!.name);
+          const summary = { name: parseRef(name).name, versions: await modelVersions(ctx, parseRef(name).name) };
+          const origins = await importOrigins(ctx.store, summary.name);
           const versions = [];
-          for (const v of [...summary!.versions].sort((x, y) => x.version - y.version)) {
+          for (const v of [...summary.versions].sort((x, y) => x.version - y.version)) {
             const { run, imported } = await provenance(ctx, v, origins);
             const m = headlineMetric(v.metrics);
             versions.push({
@@ -236,8 +234,8 @@ export function registerModels(program: Command): void {
             v.createdAt,
           ]);
           return {
-            json: { model: summary!.name, versions },
-            human: `${summary!.name}\n` + indent(table(['VERSION', 'ALIASES', 'METRIC', 'RUN', 'DATASET', 'BY', 'CREATED'], rows)),
+            json: { model: summary.name, versions },
+            human: `${summary.name}\n` + indent(table(['VERSION', 'ALIASES', 'METRIC', 'RUN', 'DATASET', 'BY', 'CREATED'], rows)),
           };
         }),
       ),

@@ -119,7 +119,7 @@ export function registerServe(program: Command): void {
     .option('--log-sample <fraction>', 'fraction of requests logged', '1')
     .option('--log-max-mb <mb>', 'start a new log file past this size', '64')
     .option('--domain-policy <policy>', 'values outside the training domain: accept (count them) or reject; or model=policy,...', 'accept')
-    .option('--poll-ms <ms>', 'how often to check the registry for alias moves', '500')
+    .option('--poll-ms <ms>', 'SQLite: how often to check the registry for alias moves and new versions (PostgreSQL notifies; 0: do not follow)', '200')
     .option('--log-level <level>', 'server log level on stderr: silent, error (unexpected failures, the default), warn, info (every request)', 'error')
     .action(
       action(async (io, opts: ServeFlags) => {
