@@ -36,6 +36,8 @@ const run = (id: string, datasetVersionId: string): RunRecord => ({
   user: 'ada',
   host: 'lab',
   error: null,
+  heartbeatAt: null,
+  pid: null,
 });
 
 const modelVersion = (version: number, runId: string): ModelVersionRecord => ({

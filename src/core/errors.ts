@@ -51,6 +51,8 @@ export const ERROR_CODES = {
   REQUEST_TIMEOUT: { status: 504, exit: 1, summary: 'A request took longer than the server allows.' },
   TRAINING_FAILED: { status: 500, exit: 1, summary: 'Training diverged or produced no usable model.' },
   PORT_IN_USE: { status: 500, exit: 1, summary: 'The server cannot listen on the port asked for.' },
+  DISK_FULL: { status: 507, exit: 1, summary: 'A write failed because the disk (or the database server) is full; the path is named.' },
+  INTERNAL: { status: 500, exit: 1, summary: 'An error Atelier did not expect (a bug); --debug prints the stack.' },
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

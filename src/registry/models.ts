@@ -28,7 +28,7 @@ export async function registerModelVersion(ctx: AtelierContext, input: RegisterI
       version: (latest?.version ?? 0) + 1,
       runId: input.runId,
       // Stored relative to the artifact store so a workspace can move as a whole.
-      bundleUri: relative(ctx.artifacts.root, input.bundleDir),
+      bundleUri: bundleKeyOf(ctx, input.bundleDir),
       bundleHash: input.bundleHash,
       metrics: input.metrics,
       createdAt: nowIso(),
@@ -43,6 +43,11 @@ export async function registerModelVersion(ctx: AtelierContext, input: RegisterI
     });
     return record;
   });
+}
+
+/** A bundle folder's key in the artifact store (what versions and runs record). */
+export function bundleKeyOf(ctx: AtelierContext, bundleDir: string): string {
+  return relative(ctx.artifacts.root, bundleDir);
 }
 
 export function bundlePath(ctx: AtelierContext, version: ModelVersionRecord): string {

@@ -1,6 +1,7 @@
 import { createReadStream, createWriteStream, existsSync, mkdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import { readdir, rm, rmdir, stat } from 'node:fs/promises';
 import { createHash, randomBytes } from 'node:crypto';
-import { join } from 'node:path';
+import { dirname, join, relative, sep } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 
 /**
@@ -15,7 +16,7 @@ export class ArtifactStore {
 
   /** A fresh temp path on the same filesystem, for writers that produce a file first. */
   tempPath(suffix = ''): string {
-    return join(this.root, 'tmp', `${Date.now()}-${randomBytes(6).toString('hex')}${suffix}`);
+    return join(this.root, 'tmp', `${process.pid}-${Date.now()}-${randomBytes(6).toString('hex')}${suffix}`);
   }
 
   pathOf(key: string): string {
@@ -41,6 +42,34 @@ export class ArtifactStore {
       renameSync(tempFile, target);
     }
     return { key, sha256: digest, bytes };
+  }
+
+  /** Every stored file (keys with `/`), under `prefix` when given; the temp folder is not listed. */
+  async *listKeys(prefix?: string): AsyncIterable<{ key: string; bytes: number; modifiedAt: Date }> {
+    const walk = async function* (root: string, dir: string): AsyncGenerator<{ key: string; bytes: number; modifiedAt: Date }> {
+      const names = await readdir(dir).catch(() => [] as string[]);
+      for (const name of names.sort()) {
+        const path = join(dir, name);
+        const info = await stat(path).catch(() => undefined);
+        if (!info) continue;
+        const key = relative(root, path).split(sep).join('/');
+        if (info.isDirectory()) {
+          if (key !== 'tmp') yield* walk(root, path);
+        } else if (prefix === undefined || key.startsWith(prefix)) {
+          yield { key, bytes: info.size, modifiedAt: info.mtime };
+        }
+      }
+    };
+    yield* walk(this.root, this.root);
+  }
+
+  /** Removes a stored file, and the folders it leaves empty. */
+  async deleteKey(key: string): Promise<void> {
+    const path = this.pathOf(key);
+    await rm(path, { force: true });
+    for (let dir = dirname(path); dir !== this.root && dir.startsWith(this.root + sep); dir = dirname(dir)) {
+      if (await rmdir(dir).then(() => false, () => true)) break; // not empty
+    }
   }
 
   /** Copies a file in (the source stays). */

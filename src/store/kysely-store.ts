@@ -13,6 +13,7 @@ import type {
   MetricPoint,
   ModelVersionRecord,
   NewEvent,
+  RunEnd,
   RunRecord,
 } from './types.js';
 
@@ -52,6 +53,8 @@ interface Tables {
     user_name: string;
     host: string;
     error: string | null;
+    heartbeat_at: string | null;
+    pid: number | null;
   };
   run_metrics: { run_id: string; key: string; step: number; value: number };
   model_versions: {
@@ -122,6 +125,8 @@ const toRun = (r: Tables['runs']): RunRecord => ({
   user: r.user_name,
   host: r.host,
   error: r.error,
+  heartbeatAt: r.heartbeat_at ?? null,
+  pid: r.pid === null || r.pid === undefined ? null : Number(r.pid),
 });
 
 const toModelVersion = (r: Tables['model_versions']): ModelVersionRecord => ({
@@ -277,6 +282,8 @@ export class KyselyMetadataStore implements MetadataStore {
         user_name: r.user,
         host: r.host,
         error: r.error,
+        heartbeat_at: r.heartbeatAt,
+        pid: r.pid,
       })
       .execute();
   }
@@ -293,6 +300,26 @@ export class KyselyMetadataStore implements MetadataStore {
   async getRun(id: string): Promise<RunRecord | undefined> {
     const row = await this.db.selectFrom('runs').selectAll().where('id', '=', id).executeTakeFirst();
     return row && toRun(row);
+  }
+
+  async heartbeatRun(id: string, at: string): Promise<void> {
+    await this.db.updateTable('runs').set({ heartbeat_at: at }).where('id', '=', id).where('status', '=', 'running').execute();
+  }
+
+  async endRun(id: string, end: RunEnd): Promise<boolean> {
+    // Conditional on `running`: a run that finished meanwhile, or that another sweeper ended, stays as it is.
+    const result = await this.db
+      .updateTable('runs')
+      .set({ status: end.status, ended_at: end.endedAt, error: end.error })
+      .where('id', '=', id)
+      .where('status', '=', 'running')
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) > 0;
+  }
+
+  async listRunningRuns(): Promise<RunRecord[]> {
+    const rows = await this.db.selectFrom('runs').selectAll().where('status', '=', 'running').orderBy('started_at').orderBy('id').execute();
+    return rows.map(toRun);
   }
 
   async logMetrics(runId: string, points: MetricPoint[]): Promise<void> {
@@ -392,6 +419,26 @@ export class KyselyMetadataStore implements MetadataStore {
       subject: r.subject,
       details: JSON.parse(r.details_json),
     }));
+  }
+
+  async referencedArtifactKeys(): Promise<string[]> {
+    const keys = new Set<string>();
+    const add = (key: string | null | undefined) => {
+      if (key) keys.add(key);
+    };
+    for (const r of await this.db.selectFrom('dataset_versions').select(['artifact', 'statistics']).execute()) {
+      add(r.artifact);
+      add(r.statistics);
+    }
+    for (const r of await this.db.selectFrom('data_schemas').select('artifact').execute()) add(r.artifact);
+    for (const r of await this.db.selectFrom('model_versions').select('bundle_uri').execute()) add(r.bundle_uri);
+    for (const r of await this.db.selectFrom('artifacts').select('uri').execute()) add(r.uri);
+    // A finished run trained with --no-register keeps its bundle (params.bundle) until gc'd with its run.
+    for (const r of await this.db.selectFrom('runs').select('params_json').where('status', '=', 'finished').execute()) {
+      const bundle = (JSON.parse(r.params_json) as { bundle?: unknown }).bundle;
+      if (typeof bundle === 'string') add(bundle);
+    }
+    return [...keys];
   }
 
   async putArtifact(r: ArtifactRecord): Promise<void> {

@@ -9,6 +9,7 @@ import type {
   MetricPoint,
   ModelVersionRecord,
   NewEvent,
+  RunEnd,
   RunRecord,
 } from './types.js';
 
@@ -37,6 +38,12 @@ export interface MetadataStore {
   insertRun(record: RunRecord): Promise<void>;
   updateRun(id: string, patch: Partial<Pick<RunRecord, 'status' | 'endedAt' | 'error' | 'params'>>): Promise<void>;
   getRun(id: string): Promise<RunRecord | undefined>;
+  /** The run's process is alive: sets heartbeat_at (only while the run is running). */
+  heartbeatRun(id: string, at: string): Promise<void>;
+  /** Ends a run that is still running (killed, or failed when its process vanished); false when it had already ended. */
+  endRun(id: string, end: RunEnd): Promise<boolean>;
+  /** Runs whose status is `running`, oldest first. */
+  listRunningRuns(): Promise<RunRecord[]>;
   logMetrics(runId: string, points: MetricPoint[]): Promise<void>;
   getMetrics(runId: string): Promise<MetricPoint[]>;
 
@@ -59,6 +66,12 @@ export interface MetadataStore {
   listExecutions(filter: { pipeline?: string; pipelineRun?: string; cacheKey?: string; step?: string }): Promise<ExecutionRecord[]>;
   insertExecutionEvents(events: ExecutionEvent[]): Promise<void>;
   listExecutionEvents(filter: { executionId?: string; artifactId?: string }): Promise<ExecutionEvent[]>;
+  /**
+   * Every artifact key the metadata refers to (dataset Parquet and statistics, schemas, bundles,
+   * pipeline and monitoring artifacts, finished runs' bundles): what `atelier gc` keeps. A table
+   * that stores an artifact key must be listed here.
+   */
+  referencedArtifactKeys(): Promise<string[]>;
   /** Oldest first; `afterSeq` keeps only events after that one (a cheap poll for news). */
   listEvents(options?: { limit?: number; kind?: string; afterSeq?: number }): Promise<EventRecord[]>;
 }

@@ -36,7 +36,8 @@ export interface DataSchemaRecord {
   createdBy: string;
 }
 
-export type RunStatus = 'running' | 'finished' | 'failed';
+/** `killed`: stopped by Ctrl-C or SIGTERM; `failed`: an error, or its process vanished. */
+export type RunStatus = 'running' | 'finished' | 'failed' | 'killed';
 
 export interface RunRecord {
   id: string;
@@ -51,6 +52,17 @@ export interface RunRecord {
   user: string;
   host: string;
   error: string | null;
+  /** Last sign of life of a running run's process (written every few seconds while it runs). */
+  heartbeatAt: string | null;
+  /** The process (on `host`) running it. */
+  pid: number | null;
+}
+
+/** How a run that is still `running` is ended by someone other than its own success. */
+export interface RunEnd {
+  status: 'failed' | 'killed';
+  endedAt: string;
+  error: string;
 }
 
 export interface MetricPoint {
