@@ -1,3 +1,5 @@
+import { statfsSync } from 'node:fs';
+import { dirname, isAbsolute } from 'node:path';
 import { AtelierError, isAtelierError } from './errors.js';
 
 /** How the layers below say "no space": Node (ENOSPC), SQLite (SQLITE_FULL), PostgreSQL (53100 disk_full), DuckDB (the OS text). */
@@ -5,6 +7,20 @@ const NO_SPACE_CODES = new Set(['ENOSPC', 'SQLITE_FULL', '53100']);
 const NO_SPACE_TEXT = /no space left on device|database or disk is full|\bENOSPC\b|could not extend file/i;
 /** The metadata store's own ways of saying it; they name no file, so the store is named. */
 const STORE_FULL = (code: string, text: string) => code === 'SQLITE_FULL' || code === '53100' || /database or disk is full/i.test(text);
+/** Free bytes below this on the store's filesystem make SQLite's vaguer I/O errors a full disk. */
+const NEARLY_FULL_BYTES = 64 * 1024;
+
+/** SQLite says "disk I/O error" when it cannot grow its shared-memory file on a full disk: asked of the filesystem. */
+function storeDiskFull(code: string, store: string | undefined): boolean {
+  if (!code.startsWith('SQLITE_IOERR') || !store || !isAbsolute(store)) return false;
+  try {
+    const fs = statfsSync(dirname(store));
+    return fs.bavail * fs.bsize < NEARLY_FULL_BYTES;
+  } catch {
+    return false;
+  }
+}
+
 /** DuckDB and PostgreSQL name the file in quotes: `Could not write file "/x/y.parquet"`. */
 const QUOTED_PATH = /(?:file|directory) "([^"]+)"/i;
 
@@ -21,8 +37,9 @@ export function diskFullError(error: unknown, store?: string): AtelierError | un
     if (isAtelierError(current) && current.code === 'DISK_FULL') return current;
     const { code, path, message } = current as { code?: unknown; path?: unknown; message?: unknown };
     const text = String(message ?? '');
-    if (!NO_SPACE_CODES.has(String(code)) && !NO_SPACE_TEXT.test(text)) continue;
-    const place = typeof path === 'string' ? path : (QUOTED_PATH.exec(text)?.[1] ?? (STORE_FULL(String(code), text) ? store : undefined));
+    const storeFull = STORE_FULL(String(code), text) || storeDiskFull(String(code), store);
+    if (!NO_SPACE_CODES.has(String(code)) && !NO_SPACE_TEXT.test(text) && !storeFull) continue;
+    const place = typeof path === 'string' ? path : (QUOTED_PATH.exec(text)?.[1] ?? (storeFull ? store : undefined));
     return new AtelierError(
       'DISK_FULL',
       `disk full${place ? ` writing ${place}` : ''}: free some space (\`atelier gc\` removes temp files and unreferenced artifacts) and retry`,
