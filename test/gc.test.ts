@@ -4,9 +4,7 @@ import { existsSync, mkdirSync, readdirSync, utimesSync, writeFileSync } from 'n
 import { join } from 'node:path';
 import { before, describe, test } from 'node:test';
 import { ArtifactStore } from '../src/store/artifacts.js';
-import { openStore } from '../src/store/open.js';
-import type { MetadataStore } from '../src/store/metadata-store.js';
-import { HOUSING, ROOT, cli, tempDir } from './helpers.js';
+import { HOUSING, ROOT, cli, tempDir, withWorkspaceStore } from './helpers.js';
 
 /** The pid of a process that has exited: its temp files are garbage. */
 function deadPid(): Promise<number> {
@@ -17,14 +15,6 @@ function deadPid(): Promise<number> {
   });
 }
 
-async function withStore<T>(dir: string, work: (store: MetadataStore) => Promise<T>): Promise<T> {
-  const store = await openStore(`sqlite:${join(dir, '.atelier', 'metadata.db')}`);
-  try {
-    return await work(store);
-  } finally {
-    await store.close();
-  }
-}
 
 async function storedKeys(dir: string): Promise<string[]> {
   const keys: string[] = [];
@@ -100,7 +90,7 @@ describe('atelier gc', () => {
     assert.ok(result.json.artifacts.bytes > 0);
     assert.ok(!existsSync(join(dir, '.atelier', 'artifacts', 'bundles', 'f00d')), 'the emptied bundle folder goes too');
     assert.ok(existsSync(join(unregisteredBundle, 'bundle.json')), 'the --no-register run keeps its bundle');
-    const referenced = new Set(await withStore(dir, (store) => store.referencedArtifactKeys()));
+    const referenced = new Set(await withWorkspaceStore(dir, (store) => store.referencedArtifactKeys()));
     const keys = await storedKeys(dir);
     assert.ok(keys.length > 0);
     assert.deepEqual(keys.filter((k) => !referenced.has(k) && !referenced.has(k.split('/').slice(0, 2).join('/'))), [], 'zero orphaned files');
@@ -121,7 +111,7 @@ describe('atelier gc', () => {
   });
 
   test('a run on another machine whose heartbeat lapsed is failed by the next command that looks; a fresh one stays running', { timeout: 60_000 }, async () => {
-    const datasetVersionId = (await withStore(dir, (store) => store.getDatasetVersion('housing')))!.id;
+    const datasetVersionId = (await withWorkspaceStore(dir, (store) => store.getDatasetVersion('housing')))!.id;
     const minutesAgo = (m: number) => new Date(Date.now() - m * 60_000).toISOString();
     const run = (id: string, heartbeatAt: string) => ({
       id,
@@ -139,12 +129,12 @@ describe('atelier gc', () => {
       heartbeatAt,
       pid: 1,
     });
-    await withStore(dir, async (store) => {
+    await withWorkspaceStore(dir, async (store) => {
       await store.insertRun(run('run-lapsed', minutesAgo(10)));
       await store.insertRun(run('run-alive', minutesAgo(0)));
     });
     assert.equal((await cli(['models', 'list'], { cwd: dir })).code, 0);
-    await withStore(dir, async (store) => {
+    await withWorkspaceStore(dir, async (store) => {
       const lapsed = await store.getRun('run-lapsed');
       assert.equal(lapsed?.status, 'failed');
       assert.match(lapsed?.error ?? '', /process vanished \(no heartbeat from another-machine since .+\)/);

@@ -9,7 +9,7 @@ import { KyselyMetadataStore } from '../src/store/kysely-store.js';
 import type { MetadataStore } from '../src/store/metadata-store.js';
 import { openStore } from '../src/store/open.js';
 import type { RunRecord } from '../src/store/types.js';
-import { CLI, HOUSING, ROOT, cli, tempDir } from './helpers.js';
+import { CLI, HOUSING, ROOT, cli, tempDir, withWorkspaceStore } from './helpers.js';
 import { startPostgres, type TestPostgres } from './services/postgres.js';
 
 /** The housing DNN with epochs enough to still be training when the signal comes, and no early stop. */
@@ -52,17 +52,9 @@ function startTraining(cwd: string, config: string): Promise<Training> {
   });
 }
 
-async function withStore<T>(dir: string, work: (store: MetadataStore) => Promise<T>): Promise<T> {
-  const store = await openStore(`sqlite:${join(dir, '.atelier', 'metadata.db')}`);
-  try {
-    return await work(store);
-  } finally {
-    await store.close();
-  }
-}
 
 const runOf = (dir: string, pid: number) =>
-  withStore(dir, async (store) => (await store.listRunningRuns()).find((r) => r.pid === pid));
+  withWorkspaceStore(dir, async (store) => (await store.listRunningRuns()).find((r) => r.pid === pid));
 
 describe('training runs killed by SIGINT, SIGTERM and kill -9', () => {
   const dir = tempDir('atelier-lifecycle-');
@@ -88,7 +80,7 @@ describe('training runs killed by SIGINT, SIGTERM and kill -9', () => {
       training.child.kill(signal);
       const { code } = await training.exited;
       assert.equal(code, exitCode, training.stderr());
-      const run = await withStore(dir, (store) => store.getRun(running.id));
+      const run = await withWorkspaceStore(dir, (store) => store.getRun(running.id));
       assert.equal(run?.status, 'killed');
       assert.ok(run?.endedAt, 'a killed run has its end time');
       assert.equal(run?.error, `killed by ${signal}`);
@@ -107,7 +99,7 @@ describe('training runs killed by SIGINT, SIGTERM and kill -9', () => {
     training.child.kill('SIGKILL');
     await training.exited;
     // Nobody closed it: the process died without a word.
-    assert.equal((await withStore(dir, (store) => store.getRun(running.id)))?.status, 'running');
+    assert.equal((await withWorkspaceStore(dir, (store) => store.getRun(running.id)))?.status, 'running');
     // What the dead process was writing.
     const orphan = join(dir, '.atelier', 'artifacts', 'tmp', `${pid}-${Date.now()}-0def.parquet`);
     writeFileSync(orphan, 'half a parquet file');
@@ -118,7 +110,7 @@ describe('training runs killed by SIGINT, SIGTERM and kill -9', () => {
     assert.match(gc.json.runs[0].reason, /process vanished \(pid \d+ on .+ is gone\)/);
     assert.ok(gc.json.temp.paths.includes(orphan), 'the dead process temp file went');
 
-    await withStore(dir, async (store) => {
+    await withWorkspaceStore(dir, async (store) => {
       assert.deepEqual(await store.listRunningRuns(), [], 'no run is left running');
       const [bySigint, bySigterm, byKill] = await Promise.all([store.getRun(killed.SIGINT!), store.getRun(killed.SIGTERM!), store.getRun(running.id)]);
       assert.equal(bySigint?.status, 'killed');
