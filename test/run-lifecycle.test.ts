@@ -29,25 +29,25 @@ interface Training {
 }
 
 /**
- * Starts `atelier train` and resolves once it is fitting: the "• dnn on ..." note comes after the
- * run is recorded as running and its Ctrl-C handling is in place.
+ * Starts `atelier ARGS` and resolves once stderr matches `ready`; by default "dnn on ...", the note
+ * that comes after the run is recorded as running and its Ctrl-C handling is in place.
  */
-function startTraining(cwd: string, config: string): Promise<Training> {
+function startTraining(cwd: string, args: string[], ready = /dnn on \d+ rows/): Promise<Training> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, 'train', config], { cwd, env: { ...process.env, ATELIER_WORKSPACE: '' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [CLI, ...args], { cwd, env: { ...process.env, ATELIER_WORKSPACE: '' }, stdio: ['ignore', 'pipe', 'pipe'] });
     let stderr = '';
     let fitting = false;
     const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((done) => child.on('close', (code, signal) => done({ code, signal })));
     child.stdout!.resume();
     child.stderr!.on('data', (d) => {
       stderr += d;
-      if (!fitting && /• dnn on /.test(stderr)) {
+      if (!fitting && ready.test(stderr)) {
         fitting = true;
         resolve({ child, exited, stderr: () => stderr });
       }
     });
     void exited.then(({ code }) => {
-      if (!fitting) reject(new Error(`atelier train exited ${code} before fitting: ${stderr}`));
+      if (!fitting) reject(new Error(`atelier ${args.join(' ')} exited ${code} before ${ready}: ${stderr}`));
     });
   });
 }
@@ -69,7 +69,7 @@ describe('training runs killed by SIGINT, SIGTERM and kill -9', () => {
 
   for (const [signal, exitCode] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
     test(`${signal} marks the run killed, removes its temp files and exits ${exitCode}`, { timeout: 120_000 }, async () => {
-      const training = await startTraining(dir, config);
+      const training = await startTraining(dir, ['train', config]);
       const pid = training.child.pid!;
       const running = await runOf(dir, pid);
       assert.ok(running, 'the run is recorded as running, with the pid of its process');
@@ -91,8 +91,31 @@ describe('training runs killed by SIGINT, SIGTERM and kill -9', () => {
     });
   }
 
+  test('SIGINT during cross-validation exits 130 and leaves no temp files', { timeout: 120_000 }, async () => {
+    const training = await startTraining(dir, ['train', config, '--cv', '3'], /fold 1 of 3/);
+    const pid = training.child.pid!;
+    training.child.kill('SIGINT');
+    assert.equal((await training.exited).code, 130, training.stderr());
+    assert.deepEqual(readdirSync(join(dir, '.atelier', 'artifacts', 'tmp')).filter((f) => f.startsWith(`${pid}-`)), []);
+  });
+
+  test('SIGTERM during a pipeline run kills its training run and records the step as failed, then exits 143', { timeout: 120_000 }, async () => {
+    writeFileSync(join(dir, 'ct.yaml'), `name: ct\nsteps:\n  import: { source: ${HOUSING}, dataset: housing }\n  train: { config: ${config} }\n`);
+    const training = await startTraining(dir, ['pipeline', 'run', 'ct.yaml']);
+    const running = await runOf(dir, training.child.pid!);
+    assert.ok(running, 'the pipeline\'s training run is running');
+    training.child.kill('SIGTERM');
+    assert.equal((await training.exited).code, 143, training.stderr());
+    await withWorkspaceStore(dir, async (store) => {
+      assert.equal((await store.getRun(running.id))?.status, 'killed');
+      const step = (await store.listExecutions({ pipeline: 'ct', step: 'train' })).at(-1);
+      assert.equal(step?.state, 'failed');
+      assert.equal(step?.error, 'killed by SIGTERM');
+    });
+  });
+
   test('kill -9 leaves the run running until the next command finds its process gone; gc leaves nothing running and nothing orphaned', { timeout: 180_000 }, async () => {
-    const training = await startTraining(dir, config);
+    const training = await startTraining(dir, ['train', config]);
     const pid = training.child.pid!;
     const running = await runOf(dir, pid);
     assert.ok(running, 'the run is recorded as running');

@@ -110,7 +110,8 @@ export async function withContext<T>(
   const workspace = workspaceOf(globals);
   const ctx = await openContext(workspace);
   try {
-    if (options.sweep !== false) await sweep(ctx);
+    // Best effort: a busy or read-only store must not fail the command itself; the next one sweeps again.
+    if (options.sweep !== false) await sweep(ctx).catch(() => {});
     return await work(ctx, workspace);
   } finally {
     await removeOwnTempFiles(tempFolderOf(ctx.artifacts)).catch(() => {});
