@@ -232,8 +232,10 @@ async function trainRun(
     });
     return { ...trained, version };
   } catch (error) {
-    // Conditional: a run already killed (Ctrl-C while this unwound) keeps that status.
-    await endRunningRun(ctx.store, run.id, run.model, { status: 'failed', endedAt: nowIso(), error: (error as Error).message });
+    // Conditional: a run already killed (Ctrl-C while this unwound) keeps that status. If even this
+    // write fails (a full disk), the error that stopped training is the one to report; the run's
+    // process will be gone soon and the next command marks the run failed.
+    await endRunningRun(ctx.store, run.id, run.model, { status: 'failed', endedAt: nowIso(), error: (error as Error).message }).catch(() => {});
     throw error;
   }
 }
