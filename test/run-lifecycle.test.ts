@@ -114,6 +114,22 @@ describe('training runs killed by SIGINT, SIGTERM and kill -9', () => {
     });
   });
 
+  test('kill -9 during a pipeline run: gc fails its training run and its step (process vanished)', { timeout: 120_000 }, async () => {
+    const training = await startTraining(dir, ['pipeline', 'run', 'ct.yaml']);
+    const running = await runOf(dir, training.child.pid!);
+    assert.ok(running);
+    training.child.kill('SIGKILL');
+    await training.exited;
+    const gc = await cli(['gc', '--json'], { cwd: dir });
+    assert.equal(gc.code, 0, gc.stderr);
+    assert.deepEqual(gc.json.runs.map((r: { id: string }) => r.id), [running.id]);
+    assert.deepEqual(gc.json.steps.map((s: { pipeline: string; step: string }) => `${s.pipeline}:${s.step}`), ['ct:train']);
+    await withWorkspaceStore(dir, async (store) => {
+      assert.deepEqual(await store.listExecutions({ state: 'running' }), [], 'no pipeline step is left running');
+      assert.match((await store.listExecutions({ pipeline: 'ct', step: 'train' })).at(-1)?.error ?? '', /process vanished \(pid \d+ on .+ is gone\)/);
+    });
+  });
+
   test('kill -9 leaves the run running until the next command finds its process gone; gc leaves nothing running and nothing orphaned', { timeout: 180_000 }, async () => {
     const training = await startTraining(dir, ['train', config]);
     const pid = training.child.pid!;

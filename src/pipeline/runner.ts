@@ -1,6 +1,6 @@
 import { diskFullError } from '../core/disk-full.js';
 import { isAtelierError } from '../core/errors.js';
-import { newId, nowIso } from '../core/identity.js';
+import { currentHost, newId, nowIso } from '../core/identity.js';
 import type { AtelierContext } from '../store/context.js';
 import type { ArtifactRecord, ExecutionEvent } from '../store/types.js';
 import { cacheKey, cachedOutputs } from './cache.js';
@@ -93,7 +93,8 @@ export async function runPipeline(ctx: AtelierContext, pipeline: Pipeline, optio
       } else {
         note(`● ${step}…`);
         await ctx.store.transaction(async (tx) => {
-          await tx.insertExecution({ ...execution, state: 'running', properties: { settings: plan.settings ?? null }, endedAt: null });
+          // The process running the step, so a step whose process vanished is found (run-lifecycle.ts).
+          await tx.insertExecution({ ...execution, state: 'running', properties: { settings: plan.settings ?? null, pid: process.pid, host: currentHost() }, endedAt: null });
           await tx.insertExecutionEvents(inputEvents(execution.id));
         });
         // Ctrl-C or SIGTERM mid-step: the step is recorded as failed (killed), not left running.

@@ -1,5 +1,5 @@
 import type { AtelierContext } from './context.js';
-import { sweepVanishedRuns } from './run-lifecycle.js';
+import { sweepVanishedRuns, sweepVanishedSteps } from './run-lifecycle.js';
 import { deadTempEntries, removeTempEntries, tempFolderOf } from './temp-files.js';
 
 /** Unreferenced artifacts younger than this are kept: a write in flight is stored before it is recorded. */
@@ -10,16 +10,19 @@ export interface GcReport {
   graceSeconds: number;
   /** Runs found running whose process vanished, now failed. */
   runs: { id: string; model: string; reason: string }[];
+  /** Pipeline steps found running whose process vanished, now failed. */
+  steps: { id: string; pipeline: string; step: string; reason: string }[];
   temp: { files: number; bytes: number; paths: string[] };
   artifacts: { files: number; bytes: number; keys: string[]; kept: number };
 }
 
 /**
- * The cheap part of gc, run at the start of every command: runs whose process vanished are
- * marked failed, temp files of dead processes removed. One indexed query and one folder listing.
+ * The cheap part of gc, run at the start of every command: runs and pipeline steps whose process
+ * vanished are marked failed, temp files of dead processes removed. Two queries and one folder listing.
  */
 export async function sweep(ctx: AtelierContext): Promise<void> {
   await sweepVanishedRuns(ctx.store);
+  await sweepVanishedSteps(ctx.store);
   await removeTempEntries(await deadTempEntries(tempFolderOf(ctx.artifacts), DEFAULT_GRACE_MS));
 }
 
@@ -31,7 +34,7 @@ function referenced(key: string, keys: Set<string>): boolean {
 }
 
 /**
- * `atelier gc`: closes runs whose process vanished, removes temp files of dead processes, and
+ * `atelier gc`: closes runs and pipeline steps whose process vanished, removes temp files of dead processes, and
  * removes stored artifacts nothing in the metadata store refers to, unless younger than `graceMs`.
  * `dryRun` lists what would go and changes nothing.
  */
@@ -39,6 +42,7 @@ export async function collectGarbage(ctx: AtelierContext, options: { dryRun?: bo
   const dryRun = options.dryRun ?? false;
   const graceMs = options.graceMs ?? DEFAULT_GRACE_MS;
   const runs = await sweepVanishedRuns(ctx.store, { dryRun });
+  const steps = await sweepVanishedSteps(ctx.store, { dryRun });
 
   const temp = await deadTempEntries(tempFolderOf(ctx.artifacts), graceMs);
   if (!dryRun) await removeTempEntries(temp);
@@ -58,6 +62,7 @@ export async function collectGarbage(ctx: AtelierContext, options: { dryRun?: bo
     dryRun,
     graceSeconds: graceMs / 1000,
     runs: runs.map((r) => ({ id: r.id, model: r.model, reason: r.reason })),
+    steps: steps.map((s) => ({ id: s.id, pipeline: s.pipeline, step: s.step, reason: s.reason })),
     temp: { files: temp.length, bytes: temp.reduce((a, e) => a + e.bytes, 0), paths: temp.map((e) => e.path) },
     artifacts: { files: doomed.length, bytes: doomed.reduce((a, e) => a + e.bytes, 0), keys: doomed.map((e) => e.key), kept },
   };

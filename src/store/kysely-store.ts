@@ -7,6 +7,7 @@ import type {
   ArtifactRecord,
   ExecutionEvent,
   ExecutionRecord,
+  ExecutionState,
   DataSchemaRecord,
   DatasetVersionRecord,
   EventRecord,
@@ -481,12 +482,13 @@ export class KyselyMetadataStore implements MetadataStore {
     await this.db.updateTable('executions').set(values).where('id', '=', id).execute();
   }
 
-  async listExecutions(filter: { pipeline?: string; pipelineRun?: string; cacheKey?: string; step?: string }): Promise<ExecutionRecord[]> {
+  async listExecutions(filter: { pipeline?: string; pipelineRun?: string; cacheKey?: string; step?: string; state?: ExecutionState }): Promise<ExecutionRecord[]> {
     let q = this.db.selectFrom('executions').selectAll();
     if (filter.pipeline !== undefined) q = q.where('pipeline', '=', filter.pipeline);
     if (filter.pipelineRun !== undefined) q = q.where('pipeline_run', '=', filter.pipelineRun);
     if (filter.cacheKey !== undefined) q = q.where('cache_key', '=', filter.cacheKey);
     if (filter.step !== undefined) q = q.where('step', '=', filter.step);
+    if (filter.state !== undefined) q = q.where('state', '=', filter.state);
     const rows = await q.orderBy('started_at').orderBy('id').execute();
     return rows.map(toExecution);
   }

@@ -3,6 +3,7 @@ import type {
   ArtifactRecord,
   ExecutionEvent,
   ExecutionRecord,
+  ExecutionState,
   DataSchemaRecord,
   DatasetVersionRecord,
   EventRecord,
@@ -63,7 +64,7 @@ export interface MetadataStore {
   insertExecution(record: ExecutionRecord): Promise<void>;
   updateExecution(id: string, patch: Partial<Pick<ExecutionRecord, 'state' | 'endedAt' | 'error' | 'properties'>>): Promise<void>;
   /** Oldest first. */
-  listExecutions(filter: { pipeline?: string; pipelineRun?: string; cacheKey?: string; step?: string }): Promise<ExecutionRecord[]>;
+  listExecutions(filter: { pipeline?: string; pipelineRun?: string; cacheKey?: string; step?: string; state?: ExecutionState }): Promise<ExecutionRecord[]>;
   insertExecutionEvents(events: ExecutionEvent[]): Promise<void>;
   listExecutionEvents(filter: { executionId?: string; artifactId?: string }): Promise<ExecutionEvent[]>;
   /**

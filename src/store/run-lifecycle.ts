@@ -3,7 +3,7 @@ import { onInterrupt, type InterruptSignal } from '../core/interrupt.js';
 import type { AtelierContext } from './context.js';
 import type { MetadataStore } from './metadata-store.js';
 import { removeOwnTempFiles, processAlive, tempFolderOf } from './temp-files.js';
-import type { RunEnd, RunRecord } from './types.js';
+import type { ExecutionRecord, RunEnd, RunRecord } from './types.js';
 
 /**
  * A run's life: `running` from its start, with a heartbeat written every HEARTBEAT_EVERY_MS; it
@@ -88,6 +88,24 @@ export async function sweepVanishedRuns(store: MetadataStore, options: { dryRun?
     if (options.dryRun || (await endRunningRun(store, run.id, run.model, { status: 'failed', endedAt: nowIso(), error: reason }))) {
       vanished.push({ ...run, reason });
     }
+  }
+  return vanished;
+}
+
+/**
+ * Marks `failed` every running pipeline step whose process, on this machine, is gone (steps record
+ * their pid and host; they have no heartbeat, so a step on another machine is left to its job's
+ * lease). Returns them as they were found; `dryRun` only lists.
+ */
+export async function sweepVanishedSteps(store: MetadataStore, options: { dryRun?: boolean } = {}): Promise<(ExecutionRecord & { reason: string })[]> {
+  const host = currentHost();
+  const vanished: (ExecutionRecord & { reason: string })[] = [];
+  for (const step of await store.listExecutions({ state: 'running' })) {
+    const { pid, host: stepHost } = step.properties as { pid?: unknown; host?: unknown };
+    if (stepHost !== host || typeof pid !== 'number' || processAlive(pid)) continue;
+    const reason = `process vanished (pid ${pid} on ${host} is gone)`;
+    if (!options.dryRun) await store.updateExecution(step.id, { state: 'failed', endedAt: nowIso(), error: reason });
+    vanished.push({ ...step, reason });
   }
   return vanished;
 }
