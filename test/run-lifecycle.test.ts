@@ -3,6 +3,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
 import { KyselyMetadataStore } from '../src/store/kysely-store.js';
@@ -75,6 +76,15 @@ describe('training runs killed by SIGINT, SIGTERM and kill -9', () => {
       assert.ok(running, 'the run is recorded as running, with the pid of its process');
       assert.equal(running.status, 'running');
       assert.ok(running.heartbeatAt, 'a running run has a heartbeat');
+      if (signal === 'SIGINT') {
+        // The heartbeat moves on while it trains (every few seconds; the test's timeout bounds the wait).
+        let beat: string | null = running.heartbeatAt;
+        while (beat === running.heartbeatAt) {
+          await sleep(500);
+          beat = (await withWorkspaceStore(dir, (store) => store.getRun(running.id)))?.heartbeatAt ?? null;
+        }
+        assert.ok(beat! > running.heartbeatAt!);
+      }
       // A temp file the training is writing when the signal comes.
       writeFileSync(join(dir, '.atelier', 'artifacts', 'tmp', `${pid}-${Date.now()}-0abc-bundle`), 'partial');
       training.child.kill(signal);
