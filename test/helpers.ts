@@ -3,6 +3,7 @@ import { mkdtempSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import type { MetadataStore } from '../src/store/metadata-store.js';
 
 export const ROOT = resolve(import.meta.dirname, '..');
 export const CLI = join(ROOT, 'dist', 'cli', 'main.js');
@@ -89,4 +90,15 @@ export function freePort(): Promise<number> {
 export async function postJson(url: string, body: unknown): Promise<{ status: number; body: any }> {
   const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: typeof body === 'string' ? body : JSON.stringify(body) });
   return { status: response.status, body: await response.json() };
+}
+
+/** Opens a workspace's SQLite metadata store (in `dir`) for one piece of work, as a library caller would. */
+export async function withWorkspaceStore<T>(dir: string, work: (store: MetadataStore) => Promise<T>): Promise<T> {
+  const { openStore } = await import('../src/store/open.js');
+  const store = await openStore(`sqlite:${join(dir, '.atelier', 'metadata.db')}`);
+  try {
+    return await work(store);
+  } finally {
+    await store.close();
+  }
 }

@@ -77,8 +77,8 @@ describe('pipeline run: cached steps, resume after a kill', () => {
     const { events } = await ok(cwd, ['history']);
     assert.deepEqual(
       events.filter((e: any) => e.kind.startsWith('run.')).map((e: any) => e.kind),
-      ['run.started', 'run.started', 'run.finished'],
-      'the killed run started and never finished; the resumed one finished',
+      ['run.started', 'run.failed', 'run.started', 'run.finished'],
+      'the killed run started and never finished (the next command found its process gone); the resumed one finished',
     );
   });
 });

@@ -49,6 +49,8 @@ const run = (id: string, datasetVersionId: string, extra: Partial<RunRecord> = {
   user: 'ada',
   host: 'lab',
   error: null,
+  heartbeatAt: null,
+  pid: null,
   ...extra,
 });
 

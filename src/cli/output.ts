@@ -18,6 +18,18 @@ export function formatDuration(ms: number): string {
 }
 
 /** Indents every line of a block, for tables nested under a heading line. */
+/** 1536 -> "1.5 KiB". */
+export function formatBytes(bytes: number): string {
+  const units = ['bytes', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return unit === 0 ? `${bytes} bytes` : `${value.toFixed(1)} ${units[unit]}`;
+}
+
 export function indent(text: string, prefix = '  '): string {
   return text
     .split('\n')

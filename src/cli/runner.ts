@@ -1,7 +1,10 @@
 import type { Command } from 'commander';
+import { diskFullError } from '../core/disk-full.js';
 import { AtelierError, isAtelierError } from '../core/errors.js';
-import { findWorkspace, type Workspace } from '../core/workspace.js';
+import { findWorkspace, redactUrl, type Workspace } from '../core/workspace.js';
 import { openContext, type AtelierContext } from '../store/context.js';
+import { sweep } from '../store/gc.js';
+import { removeOwnTempFiles, tempFolderOf } from '../store/temp-files.js';
 
 export interface GlobalOptions {
   json: boolean;
@@ -43,7 +46,19 @@ async function finish(code: number): Promise<never> {
   process.exit(code);
 }
 
-export async function reportError(error: unknown, globals: GlobalOptions): Promise<never> {
+/** Where the metadata store lives, for errors that do not say (SQLite's "database or disk is full"). */
+function storePlace(globals: GlobalOptions): string | undefined {
+  try {
+    const workspace = workspaceOf(globals);
+    return workspace.databasePath ?? redactUrl(workspace.storeUrl);
+  } catch {
+    return undefined;
+  }
+}
+
+export async function reportError(raised: unknown, globals: GlobalOptions): Promise<never> {
+  // A full disk is reported as such whatever layer it surfaced in (a CSV read, a commit, a rollback).
+  const error = diskFullError(raised, storePlace(globals)) ?? raised;
   const known = isAtelierError(error);
   const message = known ? error.message : `internal error: ${(error as Error)?.message ?? String(error)}`;
   const code = known ? error.exitCode : 1;
@@ -81,13 +96,25 @@ export function action<A extends unknown[], T>(body: (io: CommandIO, ...args: A)
   };
 }
 
-/** Opens the workspace found from the current directory (or --workspace) for one command. */
-export async function withContext<T>(globals: GlobalOptions, work: (ctx: AtelierContext, workspace: Workspace) => Promise<T>): Promise<T> {
+/**
+ * Opens the workspace found from the current directory (or --workspace) for one command. Every
+ * command first sweeps (runs whose process vanished become failed, dead processes' temp files
+ * go; `sweep: false` for gc, which does it itself and reports it) and, when done, removes its
+ * own temp files.
+ */
+export async function withContext<T>(
+  globals: GlobalOptions,
+  work: (ctx: AtelierContext, workspace: Workspace) => Promise<T>,
+  options: { sweep?: boolean } = {},
+): Promise<T> {
   const workspace = workspaceOf(globals);
   const ctx = await openContext(workspace);
   try {
+    // Best effort: a busy or read-only store must not fail the command itself; the next one sweeps again.
+    if (options.sweep !== false) await sweep(ctx).catch(() => {});
     return await work(ctx, workspace);
   } finally {
+    await removeOwnTempFiles(tempFolderOf(ctx.artifacts)).catch(() => {});
     await ctx.store.close();
   }
 }

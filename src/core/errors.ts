@@ -61,6 +61,8 @@ export const ERROR_CODES = {
   STORE_UNREACHABLE: { status: 503, exit: 1, summary: 'The metadata store (PostgreSQL) cannot be reached at the host and port of its URL.' },
   STORE_AUTH_FAILED: { status: 500, exit: 1, summary: 'The metadata store (PostgreSQL) refused the user or password of its URL.' },
   STORE_DATABASE_MISSING: { status: 500, exit: 1, summary: 'The database the store URL names does not exist on the PostgreSQL server.' },
+  DISK_FULL: { status: 507, exit: 1, summary: 'A write failed because the disk (or the database server) is full; the path is named.' },
+  INTERNAL: { status: 500, exit: 1, summary: 'An error Atelier did not expect (a bug); --debug prints the stack.' },
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -2,6 +2,7 @@ import { createReadStream, existsSync, statSync } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import type { DuckDBConnection } from '@duckdb/node-api';
+import { diskFullError } from '../core/disk-full.js';
 import { AtelierError } from '../core/errors.js';
 import { logicalType } from './column-types.js';
 import { sqlIdent, sqlString } from './duckdb.js';
@@ -107,7 +108,7 @@ export async function loadCsv(con: DuckDBConnection, file: string, table = 'inpu
     header = (await firstLine(file)).replace(/^\uFEFF/, '');
   } catch (error) {
     // A .gz that is not gzip ("incorrect header check"), or a file that vanished.
-    throw new AtelierError('CSV_INVALID', `${file}: cannot be read${file.endsWith('.gz') ? ' as gzip' : ''}: ${(error as Error).message}`, { file });
+    throw diskFullError(error) ?? new AtelierError('CSV_INVALID', `${file}: cannot be read${file.endsWith('.gz') ? ' as gzip' : ''}: ${(error as Error).message}`, { file });
   }
   if (header.trim() === '') throw new AtelierError('CSV_INVALID', `${file}:1: the header line is empty`, { file, line: 1 });
   const delimiter = detectDelimiter(header);
@@ -143,6 +144,9 @@ export async function loadCsv(con: DuckDBConnection, file: string, table = 'inpu
     }
   } catch (error) {
     if (error instanceof AtelierError) throw error; // the projection's own
+    // Streaming into Parquet writes: a full disk is not a bad CSV.
+    const full = diskFullError(error);
+    if (full) throw full;
     // DuckDB's sniffer gives up without a line number; find the first bad record ourselves.
     const problem = await locateCsvProblem(file, delimiter, names.length);
     if (problem) throw new AtelierError('CSV_INVALID', `${file}:${problem.line}: ${problem.message}`, { file, line: problem.line });

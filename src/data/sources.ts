@@ -1,6 +1,7 @@
 import { accessSync, constants, existsSync, readdirSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
+import { diskFullError } from '../core/disk-full.js';
 import { AtelierError } from '../core/errors.js';
 import { canonicalJson, sha256, sha256File } from '../core/hash.js';
 import type { DatasetColumn } from '../store/types.js';
@@ -107,6 +108,8 @@ async function loadOne(con: DuckDBConnection, file: string, format: SourceFormat
   try {
     await con.run(`CREATE OR REPLACE TABLE ${sqlIdent(table)} AS SELECT * FROM ${reader}`);
   } catch (error) {
+    const full = diskFullError(error);
+    if (full) throw full;
     const message = String((error as Error).message).split('\n')[0]!.replace(/^[A-Za-z ]+Error: /, '');
     const line = /line (\d+)/i.exec(String((error as Error).message))?.[1];
     throw new AtelierError(

@@ -1,5 +1,6 @@
 import { existsSync, statSync } from 'node:fs';
 import type { DuckDBConnection } from '@duckdb/node-api';
+import { diskFullError } from '../core/disk-full.js';
 import { AtelierError } from '../core/errors.js';
 import type { DatasetColumn } from '../store/types.js';
 import { isNumeric, logicalType } from './column-types.js';
@@ -159,7 +160,7 @@ async function openParquet(con: DuckDBConnection, parquetPath: string): Promise<
     return Number(result.getRowObjectsJS()[0]!.n);
   } catch (error) {
     const detail = String((error as Error).message).split('\n')[0];
-    throw new AtelierError('DATA_FILE_INVALID', `${parquetPath}: cannot be read as Parquet: ${detail}`, { file: parquetPath });
+    throw diskFullError(error) ?? new AtelierError('DATA_FILE_INVALID', `${parquetPath}: cannot be read as Parquet: ${detail}`, { file: parquetPath });
   }
 }
 

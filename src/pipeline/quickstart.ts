@@ -8,10 +8,9 @@ import { importDataset } from '../data/datasets.js';
 import type { RegressionMetrics } from '../evaluation/metrics.js';
 import type { EpochReport } from '../models/family.js';
 import { promoteModelVersion } from '../registry/models.js';
-import { registerTrained } from './register-trained.js';
+import { trainAndRegister } from './register-trained.js';
 import { startServer, type RunningServer } from '../serving/server.js';
 import { openContext, type AtelierContext } from '../store/context.js';
-import { train } from '../training/train.js';
 
 /** The package's own folder, from dist/pipeline or src/pipeline alike. */
 export const PACKAGE_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -63,9 +62,9 @@ export async function quickstart(options: QuickstartOptions = {}): Promise<{ res
 
     const config = loadModelConfig(join(dir, 'dnn.yaml'));
     say(`training ${config.name}: ${config.model.family}${config.model.family === "dnn" ? ` ${config.model.hidden_units.join("x")}` : ""} on a seeded ${Math.round((1 - config.data.split.eval) * 100)}/${Math.round(config.data.split.eval * 100)} split`);
-    const trained = await train(ctx, config, { onEpoch: options.onEpoch });
+    const trained = await trainAndRegister(ctx, config, { onEpoch: options.onEpoch });
     const metrics = trained.metrics as RegressionMetrics;
-    const { version } = await registerTrained(ctx, config, trained);
+    const { version } = trained;
     await promoteModelVersion(ctx, config.name, version.version, 'production', 'quickstart');
     say(`registered ${config.name}@${version.version} as production; held-out RMSE ${metrics.rmse.toFixed(3)} ($1000s) on ${trained.rows.eval} rows`);
 

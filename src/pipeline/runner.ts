@@ -1,10 +1,12 @@
+import { diskFullError } from '../core/disk-full.js';
 import { isAtelierError } from '../core/errors.js';
-import { newId, nowIso } from '../core/identity.js';
+import { currentHost, newId, nowIso } from '../core/identity.js';
 import type { AtelierContext } from '../store/context.js';
 import type { ArtifactRecord, ExecutionEvent } from '../store/types.js';
 import { cacheKey, cachedOutputs } from './cache.js';
 import { STEP_ORDER, type Pipeline, type PipelineStepName } from './config.js';
 import { STEPS, stillThere, type RunState } from './steps.js';
+import { closedOnInterrupt } from '../store/run-lifecycle.js';
 
 export type StepStatus = 'done' | 'cached' | 'failed' | 'skipped';
 
@@ -91,10 +93,13 @@ export async function runPipeline(ctx: AtelierContext, pipeline: Pipeline, optio
       } else {
         note(`● ${step}…`);
         await ctx.store.transaction(async (tx) => {
-          await tx.insertExecution({ ...execution, state: 'running', properties: { settings: plan.settings ?? null }, endedAt: null });
+          // The process running the step, so a step whose process vanished is found (run-lifecycle.ts).
+          await tx.insertExecution({ ...execution, state: 'running', properties: { settings: plan.settings ?? null, pid: process.pid, host: currentHost() }, endedAt: null });
           await tx.insertExecutionEvents(inputEvents(execution.id));
         });
-        outputs = await definition.run(ctx, state);
+        // Ctrl-C or SIGTERM mid-step: the step is recorded as failed (killed), not left running.
+        const killed = (signal: string) => ctx.store.updateExecution(execution.id, { state: 'failed', endedAt: nowIso(), error: `killed by ${signal}` });
+        outputs = await closedOnInterrupt(ctx, killed, () => definition.run(ctx, state));
         await ctx.store.transaction(async (tx) => {
           for (const output of Object.values(outputs)) await tx.putArtifact(output);
           await tx.insertExecutionEvents(outputEvents(execution.id, outputs));
@@ -105,7 +110,8 @@ export async function runPipeline(ctx: AtelierContext, pipeline: Pipeline, optio
       const detail = definition.describe(state);
       reports.push({ step, status: cached ? 'cached' : 'done', execution: executionId, detail, outputs: outputsSummary(outputs), seconds: seconds() });
       note(`${cached ? '○' : '✓'} ${step}${cached ? ' (cached)' : ''}: ${detail}`);
-    } catch (caught) {
+    } catch (raised) {
+      const caught = diskFullError(raised) ?? raised;
       const message = (caught as Error).message;
       error = isAtelierError(caught) ? { code: caught.code, message, facts: caught.facts } : { code: 'INTERNAL', message };
       if (executionId) await ctx.store.updateExecution(executionId, { state: 'failed', endedAt: nowIso(), error: message });

@@ -14,7 +14,7 @@ import type { ArtifactRecord, DatasetVersionRecord, ModelVersionRecord } from '.
 import { train } from '../training/train.js';
 import { artifact } from './cache.js';
 import type { Pipeline, PipelineStepName } from './config.js';
-import { registerRun } from './register-trained.js';
+import { registration } from './register-trained.js';
 import { mergeWindow, windowMembers } from './window.js';
 
 /** What the steps of one run hand each other. */
@@ -205,8 +205,8 @@ const trainStep: StepDefinition = {
   },
   async run(ctx, state) {
     const config = need(state.modelConfig, 'a model config');
-    const result = await train(ctx, config, { onStage: (_stage, detail) => state.note(`  ${detail}`) });
-    return { model: modelArtifact(await registerRun(ctx, config, result)) };
+    const result = await train(ctx, config, { onStage: (_stage, detail) => state.note(`  ${detail}`), register: registration(ctx, config) });
+    return { model: modelArtifact(result.version!) };
   },
   async absorb(ctx, state, outputs) {
     const m = outputs.model!.properties;

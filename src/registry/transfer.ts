@@ -4,6 +4,7 @@ import { hostname } from 'node:os';
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { verifyBundle, type BundleManifest } from '../bundle/format.js';
+import { diskFullError } from '../core/disk-full.js';
 import { AtelierError, isAtelierError } from '../core/errors.js';
 import { currentUser, nowIso } from '../core/identity.js';
 import type { StoredBundle } from '../store/artifacts.js';
@@ -94,7 +95,7 @@ export async function exportModelVersion(ctx: AtelierContext, version: ModelVers
     renameSync(temp, file);
   } catch (error) {
     rmSync(temp, { force: true });
-    throw new AtelierError('FILE_NOT_FOUND', `${out}: cannot write the archive (${(error as Error).message})`, { file: out });
+    throw diskFullError(error) ?? new AtelierError('FILE_NOT_FOUND', `${out}: cannot write the archive (${(error as Error).message})`, { file: out });
   }
   return { model: version.model, version: version.version, file, bytes: bytes.length, files: entries.length - 1, bundleHash: version.bundleHash };
 }

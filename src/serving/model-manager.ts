@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { diskFullError } from '../core/disk-full.js';
 import { AtelierError, isAtelierError } from '../core/errors.js';
 import { loadBundle, type LoadedBundle } from '../bundle/load.js';
 import { bundleDir, DEFAULT_ALIAS } from '../registry/models.js';
@@ -91,7 +92,7 @@ export class ServedVersion {
       this.bundle?.dispose();
       // Clients see this message: it names the version, not where the server keeps its files.
       const reason = (error as Error).message.replace(/^bundle \S+: /, '').replaceAll(dir ?? '\u0000', 'the bundle');
-      this.error = new AtelierError(isAtelierError(error) ? error.code : 'BUNDLE_INVALID', `${this.model} version ${this.version} cannot be loaded: ${reason}`);
+      this.error = new AtelierError(isAtelierError(error) ? error.code : diskFullError(error) ? 'DISK_FULL' : 'BUNDLE_INVALID', `${this.model} version ${this.version} cannot be loaded: ${reason}`);
       this.state = 'END';
     }
   }

@@ -1,6 +1,7 @@
 import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
+import { diskFullError } from '../core/disk-full.js';
 import { AtelierError, isAtelierError } from '../core/errors.js';
 import type { AtelierContext } from '../store/context.js';
 import { DEFAULT_BATCH, type BatchOptions } from './batcher.js';
@@ -157,7 +158,9 @@ export async function buildServer(ctx: AtelierContext, options: ServerOptions = 
       return;
     }
     request.log.error(error);
-    void reply.status(500).send({ error: 'internal error; the server log has the details' });
+    // Clients learn that the disk is full (507), not where the server keeps its files.
+    const full = diskFullError(error);
+    void reply.status(full ? full.status : 500).send({ error: full ? 'disk full on the server; the server log has the path' : 'internal error; the server log has the details' });
   });
   app.setNotFoundHandler((request, reply) => {
     void reply.status(404).send({ error: `Malformed request: ${request.method} ${request.url}` });

@@ -92,7 +92,7 @@ export function tempName(suffix = ''): string {
 
 /** The process that made a temp file or folder (named by `tempName`), or undefined for other names. */
 export function tempFilePid(name: string): number | undefined {
-  const match = /^(\d+)-[0-9a-z]+-[0-9a-f]{8}/.exec(basename(name));
+  const match = /^(\d+)-[0-9a-z]+-[0-9a-f]+/.exec(basename(name));
   return match ? Number(match[1]) : undefined;
 }
 

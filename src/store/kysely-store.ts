@@ -17,6 +17,7 @@ import type {
   EventRecord,
   ExecutionEvent,
   ExecutionRecord,
+  ExecutionState,
   ExperimentRecord,
   MetricPoint,
   ModelVersionRecord,
@@ -27,6 +28,7 @@ import type {
   NewVerdict,
   Page,
   PageRequest,
+  RunEnd,
   RunFilter,
   RunRecord,
   VerdictRecord,
@@ -73,6 +75,8 @@ interface Tables {
     user_name: string;
     host: string;
     error: string | null;
+    heartbeat_at: string | null;
+    pid: number | null;
   };
   run_params: { run_id: string; key: string; num_value: number | null; text_value: string | null };
   run_metrics: { run_id: string; key: string; step: number; value: number };
@@ -166,6 +170,8 @@ const toRun = (r: Tables['runs']): RunRecord => ({
   user: r.user_name,
   host: r.host,
   error: r.error,
+  heartbeatAt: r.heartbeat_at ?? null,
+  pid: r.pid === null || r.pid === undefined ? null : Number(r.pid),
 });
 
 const toModelVersion = (r: Tables['model_versions']): ModelVersionRecord => ({
@@ -478,6 +484,8 @@ export class KyselyMetadataStore implements MetadataStore {
           user_name: r.user,
           host: r.host,
           error: r.error,
+          heartbeat_at: r.heartbeatAt,
+          pid: r.pid,
         })
         .execute();
       await self.writeParams(r.id, r.params);
@@ -502,6 +510,47 @@ export class KyselyMetadataStore implements MetadataStore {
     const row = await this.db.selectFrom('runs').selectAll().where('id', '=', id).executeTakeFirst();
     return row && toRun(row);
   }
+
+  async heartbeatRun(id: string, at: string): Promise<void> {
+    await this.db.updateTable('runs').set({ heartbeat_at: at }).where('id', '=', id).where('status', '=', 'running').execute();
+  }
+
+  async endRun(id: string, end: RunEnd): Promise<boolean> {
+    // Conditional on `running`: a run that finished meanwhile, or that another sweeper ended, stays as it is.
+    const result = await this.db
+      .updateTable('runs')
+      .set({ status: end.status, ended_at: end.endedAt, error: end.error })
+      .where('id', '=', id)
+      .where('status', '=', 'running')
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) > 0;
+  }
+
+  async listRunningRuns(): Promise<RunRecord[]> {
+    const rows = await this.db.selectFrom('runs').selectAll().where('status', '=', 'running').orderBy('started_at').orderBy('id').execute();
+    return rows.map(toRun);
+  }
+
+  async referencedArtifactKeys(): Promise<string[]> {
+    const keys = new Set<string>();
+    const add = (key: string | null | undefined) => {
+      if (key) keys.add(key);
+    };
+    for (const r of await this.db.selectFrom('dataset_versions').select(['artifact', 'statistics']).execute()) {
+      add(r.artifact);
+      add(r.statistics);
+    }
+    for (const r of await this.db.selectFrom('data_schemas').select('artifact').execute()) add(r.artifact);
+    for (const r of await this.db.selectFrom('model_versions').select('bundle_uri').execute()) add(r.bundle_uri);
+    for (const r of await this.db.selectFrom('artifacts').select('uri').execute()) add(r.uri);
+    // A finished run trained with --no-register keeps its bundle (params.bundle) until gc'd with its run.
+    for (const r of await this.db.selectFrom('runs').select('params_json').where('status', '=', 'finished').execute()) {
+      const bundle = (JSON.parse(r.params_json) as { bundle?: unknown }).bundle;
+      if (typeof bundle === 'string') add(bundle);
+    }
+    return [...keys];
+  }
+
 
   async listRuns(filter: RunFilter = {}, page?: PageRequest): Promise<Page<RunRecord>> {
     const limit = pageSize(page);
@@ -750,7 +799,7 @@ export class KyselyMetadataStore implements MetadataStore {
   }
 
   async listExecutions(
-    filter: { pipeline?: string; pipelineRun?: string; cacheKey?: string; step?: string },
+    filter: { pipeline?: string; pipelineRun?: string; cacheKey?: string; step?: string; state?: ExecutionState },
     page?: PageRequest,
   ): Promise<Page<ExecutionRecord>> {
     const limit = pageSize(page);
@@ -759,6 +808,7 @@ export class KyselyMetadataStore implements MetadataStore {
     if (filter.pipelineRun !== undefined) q = q.where('pipeline_run', '=', filter.pipelineRun);
     if (filter.cacheKey !== undefined) q = q.where('cache_key', '=', filter.cacheKey);
     if (filter.step !== undefined) q = q.where('step', '=', filter.step);
+    if (filter.state !== undefined) q = q.where('state', '=', filter.state);
     if (page?.cursor) q = q.where(after(['started_at', 'id'], decodeCursor('executions', page.cursor, ['string', 'string'])));
     const rows = await q.orderBy('started_at').orderBy('id').limit(limit + 1).execute();
     return toPage(rows, limit, toExecution, (e) => encodeCursor('executions', [e.startedAt, e.id]));

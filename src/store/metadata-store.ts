@@ -3,6 +3,7 @@ import type {
   AliasMove,
   AliasRecord,
   ArtifactRecord,
+  ExecutionState,
   DataSchemaRecord,
   DatasetVersionRecord,
   EventFilter,
@@ -20,6 +21,7 @@ import type {
   Page,
   PageRequest,
   RunFilter,
+  RunEnd,
   RunRecord,
   VerdictRecord,
 } from './types.js';
@@ -61,6 +63,12 @@ export interface MetadataStore {
   getRun(id: string): Promise<RunRecord | undefined>;
   /** Oldest first (start time, then id). */
   listRuns(filter?: RunFilter, page?: PageRequest): Promise<Page<RunRecord>>;
+  /** The run's process is alive: sets heartbeat_at (only while the run is running). */
+  heartbeatRun(id: string, at: string): Promise<void>;
+  /** Ends a run that is still running (killed, or failed when its process vanished); false when it had already ended. */
+  endRun(id: string, end: RunEnd): Promise<boolean>;
+  /** Runs whose status is `running`, oldest first. */
+  listRunningRuns(): Promise<RunRecord[]>;
   logMetrics(runId: string, points: MetricPoint[]): Promise<void>;
   getMetrics(runId: string): Promise<MetricPoint[]>;
 
@@ -107,7 +115,13 @@ export interface MetadataStore {
   insertExecution(record: ExecutionRecord): Promise<void>;
   updateExecution(id: string, patch: Partial<Pick<ExecutionRecord, 'state' | 'endedAt' | 'error' | 'properties'>>): Promise<void>;
   /** Oldest first. */
-  listExecutions(filter: { pipeline?: string; pipelineRun?: string; cacheKey?: string; step?: string }, page?: PageRequest): Promise<Page<ExecutionRecord>>;
+  listExecutions(filter: { pipeline?: string; pipelineRun?: string; cacheKey?: string; step?: string; state?: ExecutionState }, page?: PageRequest): Promise<Page<ExecutionRecord>>;
   insertExecutionEvents(events: ExecutionEvent[]): Promise<void>;
   listExecutionEvents(filter: { executionId?: string; artifactId?: string }, page?: PageRequest): Promise<Page<ExecutionEvent>>;
+  /**
+   * Every artifact key the metadata refers to (dataset Parquet and statistics, schemas, bundles,
+   * pipeline and monitoring artifacts, finished runs' bundles): what `atelier gc` keeps. A table
+   * that stores an artifact key must be listed here.
+   */
+  referencedArtifactKeys(): Promise<string[]>;
 }

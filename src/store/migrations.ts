@@ -151,6 +151,16 @@ function migrations(dialect: Dialect): Record<string, Migration> {
     '0004_store_as_system_of_record': {
       up: (db: Kysely<any>) => storeAsSystemOfRecord(db, dialect),
     },
+    '0005_run_lifecycle': {
+      async up(db: Kysely<any>) {
+        // A running run's process proves it is alive: its pid (on `host`) and a heartbeat written
+        // every few seconds. A run whose process vanished is found by these (see run-lifecycle.ts).
+        await db.schema.alterTable('runs').addColumn('heartbeat_at', 'text').execute();
+        await db.schema.alterTable('runs').addColumn('pid', 'integer').execute();
+        // Every command sweeps the running runs: this keeps that a look-up, not a scan.
+        await db.schema.createIndex('runs_status').on('runs').column('status').execute();
+      },
+    },
   };
 }
 

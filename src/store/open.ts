@@ -10,10 +10,26 @@ import type { MetadataStore } from './metadata-store.js';
 import { postgresChanges, sqliteChanges } from './registry-changes.js';
 import { ImmediateSqliteDialect, SQLITE_BUSY_TIMEOUT_MS } from './sqlite-dialect.js';
 
+/** A statement that does nothing, for a ROLLBACK with nothing to roll back. */
+const NOTHING = { reader: false, run: () => ({ changes: 0, lastInsertRowid: 0 }) };
+
+/**
+ * SQLite rolls a transaction back by itself on some errors (SQLITE_FULL, some SQLITE_IOERR): the
+ * ROLLBACK that follows then fails with "cannot rollback - no transaction is active" and replaces
+ * the error that caused it, so a full disk would surface as a failed rollback. A ROLLBACK with no
+ * transaction open is skipped, and the cause is what the caller sees.
+ */
+function keepRollbackCause(database: Database.Database): Database.Database {
+  const prepare = database.prepare.bind(database);
+  database.prepare = ((source: string) =>
+    !database.inTransaction && /^\s*rollback\s*;?\s*$/i.test(source) ? NOTHING : prepare(source)) as unknown as typeof database.prepare;
+  return database;
+}
+
 /** Opens (and migrates) the SQLite metadata database of a workspace. */
 export async function openSqliteStore(path: string): Promise<MetadataStore> {
   mkdirSync(dirname(path), { recursive: true });
-  const database = new Database(path, { timeout: SQLITE_BUSY_TIMEOUT_MS });
+  const database = keepRollbackCause(new Database(path, { timeout: SQLITE_BUSY_TIMEOUT_MS }));
   // WAL lets the server read while a training run writes; busy_timeout waits out short locks.
   database.pragma('journal_mode = WAL');
   database.pragma(`busy_timeout = ${SQLITE_BUSY_TIMEOUT_MS}`);

@@ -50,6 +50,7 @@ export interface PageRequest {
   cursor?: string;
 }
 
+/** `killed`: stopped by Ctrl-C or SIGTERM; `failed`: an error, or its process vanished. */
 export type RunStatus = 'running' | 'finished' | 'failed' | 'killed';
 
 export interface RunRecord {
@@ -70,6 +71,17 @@ export interface RunRecord {
   user: string;
   host: string;
   error: string | null;
+  /** Last sign of life of a running run's process (written every few seconds while it runs). */
+  heartbeatAt: string | null;
+  /** The process (on `host`) running it. */
+  pid: number | null;
+}
+
+/** How a run that is still `running` is ended by someone other than its own success. */
+export interface RunEnd {
+  status: 'failed' | 'killed';
+  endedAt: string;
+  error: string;
 }
 
 /** Runs to list: every field given must match; `param` compares one typed parameter (dotted key for nested ones). */

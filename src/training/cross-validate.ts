@@ -5,6 +5,7 @@ import type { EpochReport } from '../models/family.js';
 import type { AtelierContext } from '../store/context.js';
 import { fitAndEvaluate } from './fit.js';
 import { prepareData } from './prepare.js';
+import { closedOnInterrupt } from '../store/run-lifecycle.js';
 
 export interface CrossValidation {
   model: string;
@@ -34,18 +35,21 @@ export async function crossValidate(
   const foldOf = new Uint8Array(data.table.rows);
   for (const r of rows) foldOf[r] = Math.floor((seededHash(data.rowKeys[r]!, seed) / 2 ** 32) * k);
   const folds: CrossValidation['folds'] = [];
-  for (let fold = 0; fold < k; fold++) {
-    options.onFold?.(fold, k);
-    const trainRows = rows.filter((r) => foldOf[r] !== fold);
-    const evalRows = rows.filter((r) => foldOf[r] === fold);
-    if (evalRows.length === 0 || trainRows.length < 2) {
-      throw new AtelierError('DATA_TOO_SMALL', `fold ${fold + 1} of ${k} has ${evalRows.length} rows; use fewer folds`, { field: 'cv' });
+  // Nothing is recorded until the end, so Ctrl-C has only temp files to remove before exiting.
+  await closedOnInterrupt(ctx, async () => {}, async () => {
+    for (let fold = 0; fold < k; fold++) {
+      options.onFold?.(fold, k);
+      const trainRows = rows.filter((r) => foldOf[r] !== fold);
+      const evalRows = rows.filter((r) => foldOf[r] === fold);
+      if (evalRows.length === 0 || trainRows.length < 2) {
+        throw new AtelierError('DATA_TOO_SMALL', `fold ${fold + 1} of ${k} has ${evalRows.length} rows; use fewer folds`, { field: 'cv' });
+      }
+      const result = await fitAndEvaluate(data, config, trainRows, evalRows, options.onEpoch);
+      result.model.dispose();
+      const metrics = Object.fromEntries(Object.entries(result.metrics).filter(([key]) => key !== 'count')) as Record<string, number>;
+      folds.push({ fold: fold + 1, train: trainRows.length, eval: evalRows.length, metrics });
     }
-    const result = await fitAndEvaluate(data, config, trainRows, evalRows, options.onEpoch);
-    result.model.dispose();
-    const metrics = Object.fromEntries(Object.entries(result.metrics).filter(([key]) => key !== 'count')) as Record<string, number>;
-    folds.push({ fold: fold + 1, train: trainRows.length, eval: evalRows.length, metrics });
-  }
+  });
   const cv: CrossValidation['cv'] = {};
   for (const key of Object.keys(folds[0]!.metrics)) {
     const values = folds.map((f) => f.metrics[key]!);

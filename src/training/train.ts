@@ -11,7 +11,9 @@ import { evaluationFiles } from '../evaluation/stored.js';
 import { taskReport } from '../evaluation/task-report.js';
 import type { EpochReport } from '../models/family.js';
 import type { AtelierContext } from '../store/context.js';
-import type { DatasetVersionRecord, MetricPoint, RunRecord } from '../store/types.js';
+import type { MetadataStore } from '../store/metadata-store.js';
+import type { DatasetVersionRecord, MetricPoint, ModelVersionRecord, RunRecord } from '../store/types.js';
+import { endRunningRun, interruptible } from '../store/run-lifecycle.js';
 import { fitAndEvaluate } from './fit.js';
 import { heldOutImportance } from './importance.js';
 import { requiredSources } from '../features/transform.js';
@@ -31,6 +33,11 @@ export interface TrainOptions {
   schemaFile?: string;
   onEpoch?: (report: EpochReport) => void;
   onStage?: (stage: TrainStage, detail: string) => void;
+  /**
+   * Registers the bundle as a model version inside the transaction that closes the run, so
+   * `run.finished` and `model.registered` commit together (see pipeline/register-trained.ts).
+   */
+  register?: (store: MetadataStore, trained: Omit<TrainResult, 'version'>) => Promise<ModelVersionRecord>;
 }
 
 export interface TrainResult {
@@ -44,6 +51,8 @@ export interface TrainResult {
   manifest: BundleManifest;
   rows: { train: number; validation: number; eval: number; dropped: number };
   epochs: { run: number; best: number; stoppedEarly: boolean };
+  /** The version registered with the run (`register` option), else null. */
+  version: ModelVersionRecord | null;
 }
 
 /** Flush step metrics to the store every this many epochs, so a watcher sees progress. */
@@ -76,8 +85,9 @@ async function checkTrainingData(ctx: AtelierContext, dataset: DatasetVersionRec
 }
 
 /**
- * Trains a model config into a bundle. The run is recorded from the start (status running) and
- * closed as finished or failed; its step metrics are written as training goes.
+ * Trains a model config into a bundle. The run is recorded from the start (status running, with
+ * a heartbeat) and closed as finished, failed or killed; its step metrics are written as training
+ * goes. With `register`, the version is registered in the transaction that closes the run.
  */
 export async function train(ctx: AtelierContext, config: ModelConfig, options: TrainOptions = {}): Promise<TrainResult> {
   const stage = options.onStage ?? (() => {});
@@ -108,12 +118,28 @@ export async function train(ctx: AtelierContext, config: ModelConfig, options: T
     user: currentUser(),
     host: currentHost(),
     error: null,
+    heartbeatAt: nowIso(),
+    pid: process.pid,
   };
   await ctx.store.transaction(async (tx) => {
     await tx.insertRun(run);
     await tx.appendEvent({ kind: 'run.started', subject: run.id, details: { model: run.model, dataset: `${dataset.dataset}@${dataset.version}` } });
   });
 
+  // Ctrl-C or SIGTERM from here on marks the run killed; a heartbeat shows it is alive.
+  return interruptible(ctx, run.id, run.model, () => trainRun(ctx, config, options, run, data));
+}
+
+async function trainRun(
+  ctx: AtelierContext,
+  config: ModelConfig,
+  options: TrainOptions,
+  run: RunRecord,
+  data: Awaited<ReturnType<typeof prepareData>>,
+): Promise<TrainResult> {
+  const stage = options.onStage ?? (() => {});
+  const { dataset, specs, table, labels, trainRows, evalRows, dropped } = data;
+  const warmStart = options.warmStart;
   try {
     // TensorBoard reads the run's folder: `tensorboard --logdir .atelier/runs`.
     const events = await EventWriter.create(runFolder(ctx, run.id));
@@ -183,15 +209,18 @@ export async function train(ctx: AtelierContext, config: ModelConfig, options: T
       staging,
     );
     const stored = await ctx.artifacts.putBundle(staging);
-    const params = { ...run.params, tensorboard: runFolder(ctx, run.id), epochsRun: summary.epochsRun, bestEpoch: summary.bestEpoch, parameters: model.parameterSummary() };
+    // The run refers to its bundle (kept by gc even when no version is registered).
+    const params = {
+      ...run.params,
+      tensorboard: runFolder(ctx, run.id),
+      epochsRun: summary.epochsRun,
+      bestEpoch: summary.bestEpoch,
+      parameters: model.parameterSummary(),
+      bundle: stored.key,
+    };
     model.dispose();
     const endedAt = nowIso();
-    await ctx.store.transaction(async (tx) => {
-      await tx.logMetrics(run.id, Object.entries(metrics as object as Record<string, number>).map(([key, value]) => ({ key: `final_eval_${key}`, step: summary.epochsRun, value })));
-      await tx.updateRun(run.id, { status: 'finished', endedAt, params });
-      await tx.appendEvent({ kind: 'run.finished', subject: run.id, details: { model: run.model, metrics, bundleHash: manifest.contentHash } });
-    });
-    return {
+    const trained: Omit<TrainResult, 'version'> = {
       run: { ...run, status: 'finished', endedAt, params },
       dataset,
       metrics,
@@ -201,12 +230,18 @@ export async function train(ctx: AtelierContext, config: ModelConfig, options: T
       rows: { train: rows.fit, validation: rows.validation, eval: rows.eval, dropped },
       epochs: { run: summary.epochsRun, best: summary.bestEpoch, stoppedEarly: summary.stoppedEarly },
     };
-  } catch (error) {
-    const message = (error as Error).message;
-    await ctx.store.transaction(async (tx) => {
-      await tx.updateRun(run.id, { status: 'failed', endedAt: nowIso(), error: message });
-      await tx.appendEvent({ kind: 'run.failed', subject: run.id, details: { model: run.model, error: message } });
+    const version = await ctx.store.transaction(async (tx) => {
+      await tx.logMetrics(run.id, Object.entries(metrics as object as Record<string, number>).map(([key, value]) => ({ key: `final_eval_${key}`, step: summary.epochsRun, value })));
+      await tx.updateRun(run.id, { status: 'finished', endedAt, params });
+      await tx.appendEvent({ kind: 'run.finished', subject: run.id, details: { model: run.model, metrics, bundleHash: manifest.contentHash } });
+      return options.register ? options.register(tx, trained) : null;
     });
+    return { ...trained, version };
+  } catch (error) {
+    // Conditional: a run already killed (Ctrl-C while this unwound) keeps that status. If even this
+    // write fails (a full disk), the error that stopped training is the one to report; the run's
+    // process will be gone soon and the next command marks the run failed.
+    await endRunningRun(ctx.store, run.id, run.model, { status: 'failed', endedAt: nowIso(), error: (error as Error).message }).catch(() => {});
     throw error;
   }
 }

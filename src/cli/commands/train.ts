@@ -1,8 +1,8 @@
 import type { Command } from 'commander';
 import { loadModelConfig } from '../../core/config.js';
 import { warmStartSource } from '../../registry/models.js';
-import { describeVerdict } from '../../evaluation/blessing.js';
-import { registerTrained } from '../../pipeline/register-trained.js';
+import { describeVerdict, validateModelVersion } from '../../evaluation/blessing.js';
+import { registration } from '../../pipeline/register-trained.js';
 import { train } from '../../training/train.js';
 import { formatDuration, formatMetrics, formatNumber } from '../output.js';
 import { epochProgress } from '../progress.js';
@@ -39,13 +39,19 @@ export function registerTrain(program: Command): void {
           let result;
           try {
             const warmStart = opts.warmStart ? await warmStartSource(ctx, opts.warmStart, config.model.family) : undefined;
-            result = await train(ctx, config, { warmStart, allowAnomalies: opts.allowAnomalies, schemaFile: opts.schema, onEpoch: progress.onEpoch, onStage: (_s, detail) => io.note(`• ${detail}`) });
+            result = await train(ctx, config, {
+              warmStart,
+              allowAnomalies: opts.allowAnomalies,
+              schemaFile: opts.schema,
+              onEpoch: progress.onEpoch,
+              onStage: (_s, detail) => io.note(`• ${detail}`),
+              register: opts.register ? registration(ctx, config) : undefined,
+            });
           } finally {
             progress.stop();
           }
-          const registered = opts.register ? await registerTrained(ctx, config, result) : undefined;
-          const version = registered?.version;
-          const verdict = registered?.verdict;
+          const version = result.version ?? undefined;
+          const verdict = version ? await validateModelVersion(ctx, version.model, version.version, config.validation) : undefined;
           const m = result.metrics;
           return {
             json: {

@@ -15,6 +15,7 @@ import { DenseForward } from './dense-forward.js';
 import { loadLayersModel, saveLayersModel } from './files.js';
 import { buildNetwork, decayKernels, makeOptimizer, scheduledRate, setLearningRate } from './network.js';
 import { BestWeights, dropoutLayers, epochTrainLoss, lossFunction, networkEpochReport, targetScale, warmStartFrom } from '../tf-training.js';
+import { breathe } from '../../core/breathe.js';
 
 /**
  * The label is standardised for regression (stable gradients); predictions are mapped back.
@@ -207,6 +208,8 @@ export const dnnFamily: ModelFamily<DnnModelConfig> = {
             batchLoss = Array.isArray(loss) ? loss[0]! : loss;
           }
           squared += batchLoss * size;
+          const pause = breathe();
+          if (pause) await pause;
         }
         // The fast path keeps its own weights; predict, histograms and early stopping read the network.
         fast?.syncToNetwork();
