@@ -39,7 +39,7 @@ describe('a full disk is DISK_FULL with the path, on every command', () => {
     assert.equal((await cli(['init'], { cwd: dir })).code, 0);
     assert.equal((await cli(['data', 'import', HOUSING, '--name', 'housing'], { cwd: dir })).code, 0);
     mkdirSync(mnt);
-    skip = mountTmpfs(mnt, '512k');
+    skip = mountTmpfs(mnt, '2m');
   });
   after(() => {
     if (!skip) execFileSync('umount', [mnt]);

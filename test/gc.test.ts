@@ -65,7 +65,7 @@ describe('atelier gc', () => {
     assert.equal(result.code, 0, result.stderr);
     assert.equal(result.json.dryRun, true);
     assert.deepEqual([...result.json.temp.paths].sort(), [deadTemp, oldTemp].sort());
-    assert.deepEqual([...result.json.artifacts.keys].sort(), ['bundles/f00d/model/model.json', orphanKey].sort());
+    assert.deepEqual([...result.json.artifacts.keys].sort(), ['bundles/f00d', orphanKey].sort());
     assert.ok(existsSync(deadTemp) && existsSync(oldTemp) && existsSync(join(dir, '.atelier', 'artifacts', orphanKey)));
     const human = await cli(['gc', '--dry-run', '--grace', '0'], { cwd: dir });
     assert.match(human.stdout, /temp files: would remove 2 \(.+\)/);
@@ -87,9 +87,9 @@ describe('atelier gc', () => {
   test('removes unreferenced artifacts, keeps every referenced one, prints counts and bytes freed', { timeout: 60_000 }, async () => {
     const result = await cli(['gc', '--grace', '0', '--json'], { cwd: dir });
     assert.equal(result.code, 0, result.stderr);
-    assert.deepEqual([...result.json.artifacts.keys].sort(), ['bundles/f00d/model/model.json', orphanKey].sort());
+    assert.deepEqual([...result.json.artifacts.keys].sort(), ['bundles/f00d', orphanKey].sort());
     assert.ok(result.json.artifacts.bytes > 0);
-    assert.ok(!existsSync(join(dir, '.atelier', 'artifacts', 'bundles', 'f00d')), 'the emptied bundle folder goes too');
+    assert.ok(!existsSync(join(dir, '.atelier', 'artifacts', 'bundles', 'f00d')), 'the unrecorded bundle folder goes as one entry');
     assert.ok(existsSync(join(unregisteredBundle, 'bundle.json')), 'the --no-register run keeps its bundle');
     const referenced = new Set(await withWorkspaceStore(dir, (store) => store.referencedArtifactKeys()));
     const keys = await storedKeys(dir);

@@ -134,7 +134,7 @@ describe('training runs killed by SIGINT, SIGTERM and kill -9', () => {
     assert.deepEqual(gc.json.runs.map((r: { id: string }) => r.id), [running.id]);
     assert.deepEqual(gc.json.steps.map((s: { pipeline: string; step: string }) => `${s.pipeline}:${s.step}`), ['ct:train']);
     await withWorkspaceStore(dir, async (store) => {
-      assert.deepEqual(await store.listExecutions({ state: 'running' }), [], 'no pipeline step is left running');
+      assert.deepEqual((await store.listExecutions({ state: 'running' })).items, [], 'no pipeline step is left running');
       assert.match((await store.listExecutions({ pipeline: 'ct', step: 'train' })).items.at(-1)?.error ?? '', /process vanished \(pid \d+ on .+ is gone\)/);
     });
   });

@@ -35,7 +35,9 @@ export function diskFullError(error: unknown, store?: string): AtelierError | un
   let current: unknown = error;
   for (let depth = 0; current && depth < 5; depth++, current = (current as { cause?: unknown }).cause) {
     if (isAtelierError(current) && current.code === 'DISK_FULL') return current;
-    const { code, path, message } = current as { code?: unknown; path?: unknown; message?: unknown };
+    // A copy or rename names its source as `path` and the file it writes as `dest`: the full disk is the dest's.
+    const { code, path: source, dest, message } = current as { code?: unknown; path?: unknown; dest?: unknown; message?: unknown };
+    const path = typeof dest === 'string' ? dest : source;
     const text = String(message ?? '');
     const storeFull = STORE_FULL(String(code), text) || storeDiskFull(String(code), store);
     if (!NO_SPACE_CODES.has(String(code)) && !NO_SPACE_TEXT.test(text) && !storeFull) continue;
