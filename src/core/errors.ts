@@ -51,6 +51,10 @@ export const ERROR_CODES = {
   REQUEST_TIMEOUT: { status: 504, exit: 1, summary: 'A request took longer than the server allows.' },
   TRAINING_FAILED: { status: 500, exit: 1, summary: 'Training diverged or produced no usable model.' },
   PORT_IN_USE: { status: 500, exit: 1, summary: 'The server cannot listen on the port asked for.' },
+  TEAM_STORE_REQUIRED: { status: 400, exit: 1, summary: 'Jobs, workers and --queue need a team store (postgres://); this workspace is embedded (SQLite).' },
+  QUEUE_UNREACHABLE: { status: 503, exit: 1, summary: "The job queue's PostgreSQL cannot be reached, or refuses the credentials." },
+  JOB_NOT_FOUND: { status: 404, exit: 1, summary: 'No job with that id in the queue.' },
+  JOB_FAILED: { status: 500, exit: 1, summary: 'A queued job failed on every attempt, or was cancelled.' },
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

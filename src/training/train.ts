@@ -31,6 +31,8 @@ export interface TrainOptions {
   schemaFile?: string;
   onEpoch?: (report: EpochReport) => void;
   onStage?: (stage: TrainStage, detail: string) => void;
+  /** The run's id; a queued job derives it from its job id so that a retry finds its own run. */
+  runId?: string;
 }
 
 export interface TrainResult {
@@ -84,7 +86,7 @@ export async function train(ctx: AtelierContext, config: ModelConfig, options: T
   const warmStart = options.warmStart;
   stage('data', `${dataset.dataset}@${dataset.version}: ${trainRows.length} training and ${evalRows.length} held-out rows`);
   const run: RunRecord = {
-    id: newId('run'),
+    id: options.runId ?? newId('run'),
     model: config.name,
     status: 'running',
     config,
