@@ -77,28 +77,49 @@ function describeJobQueue(name: string, make: () => Promise<Harness | string>) {
       assert.equal(result.folds.length, 2);
     });
 
-    it('a failing job is retried up to its limit, then failed with its error code', async (queue) => {
+    it('a job failing with an Atelier error fails at once with its code (a retry would fail the same way)', async (queue) => {
       const config = readFileSync(LINEAR, 'utf8').replace('dataset: housing', 'dataset: nowhere');
       const job = await queue.submit({
         kind: 'train',
         title: 'train from a dataset that is not there',
         payload: { config: { file: 'nowhere.yaml', text: config } },
+        options: { retryLimit: 2, retryDelaySeconds: 0 },
+      });
+      const done = await settle(queue, job.id);
+      assert.equal(done.state, 'failed');
+      assert.equal(done.attempts, 1);
+      assert.equal(done.error?.code, 'DATASET_NOT_FOUND');
+      assert.match(done.error!.message, /nowhere/);
+    });
+
+    it('a job whose process fails otherwise is retried up to its limit, then failed', async (queue) => {
+      // A pipeline whose data file cannot be placed (its name names a folder that is not there):
+      // a plain error from the file system, which another attempt might not meet.
+      const ctx = await openContext(workspace);
+      const { key } = await ctx.artifacts.importFile(HOUSING, '.csv');
+      await ctx.store.close();
+      const pipeline = join(ROOT, 'examples', 'pipelines', 'housing.yaml');
+      const job = await queue.submit({
+        kind: 'pipeline',
+        title: 'a pipeline that cannot place its data',
+        payload: { pipeline: carried(pipeline), modelConfig: carried(join(ROOT, 'examples', 'pipelines', 'houses.yaml')), sources: [{ key, name: 'no-such-folder/housing.csv' }] },
         options: { retryLimit: 1, retryDelaySeconds: 0 },
       });
       const done = await settle(queue, job.id);
       assert.equal(done.state, 'failed');
       assert.equal(done.attempts, 2);
       assert.equal(done.maxAttempts, 2);
-      assert.equal(done.error?.code, 'DATASET_NOT_FOUND');
-      assert.match(done.error!.message, /nowhere/);
+      assert.equal(done.error?.code, 'INTERNAL');
+      assert.match(done.error!.message, /no-such-folder/);
     });
 
     it('a payload that breaks its schema fails without running', async (queue) => {
-      const job = await queue.submit({ kind: 'cross-validation', title: 'bad payload', payload: { k: 1 }, options: { retryLimit: 0 } });
+      const job = await queue.submit({ kind: 'cross-validation', title: 'bad payload', payload: { k: 1 } });
       const done = await settle(queue, job.id);
       assert.equal(done.state, 'failed');
       assert.equal(done.attempts, 1);
-      assert.match(done.error!.message, /config|k/);
+      assert.equal(done.error?.code, 'USAGE');
+      assert.match(done.error!.message, /^cross-validation job [0-9a-f-]{36}: payload field config: /);
     });
 
     it('cancel stops a job; retry queues it again and it completes', async (queue) => {

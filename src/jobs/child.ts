@@ -4,7 +4,7 @@
  * and a thread budget (ATELIER_THREADS) holds for everything inside. It opens the workspace by the
  * URLs it is given, runs the job's handler, and reports progress and the outcome over IPC.
  */
-import { isAtelierError } from '../core/errors.js';
+import { AtelierError, isAtelierError } from '../core/errors.js';
 import { findWorkspace } from '../core/workspace.js';
 import { openContext } from '../store/context.js';
 import { JOBS } from './kinds/index.js';
@@ -19,7 +19,12 @@ process.once('message', async (start: ChildStart) => {
   let code = 0;
   try {
     const definition = JOBS[start.job.kind];
-    const payload = definition.payload.parse(start.job.payload);
+    const parsed = definition.payload.safeParse(start.job.payload);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0]!;
+      throw new AtelierError('USAGE', `${start.job.kind} job ${start.job.id}: payload field ${issue.path.join('.') || '(root)'}: ${issue.message}`, { field: issue.path.join('.') });
+    }
+    const payload = parsed.data;
     const workspace = findWorkspace({ from: start.workspace.root, store: start.workspace.store, artifacts: start.workspace.artifacts });
     const ctx = await openContext(workspace);
     try {

@@ -7,6 +7,7 @@ import {
   DEFAULT_RETRY_DELAY_SECONDS,
   DEFAULT_RETRY_LIMIT,
   FINAL_STATES,
+  isRetryable,
   jobRunId,
   type JobFilter,
   type JobInfo,
@@ -154,7 +155,7 @@ export class LocalJobQueue implements JobQueue {
       job.running = undefined;
       if (info.state === 'active') {
         if (outcome.ok) this.finish(job, { state: 'completed', result: outcome.result });
-        else if (info.attempts < info.maxAttempts) {
+        else if (info.attempts < info.maxAttempts && isRetryable(outcome.error)) {
           Object.assign(info, { state: 'retry', error: outcome.error });
           job.timer = setTimeout(() => this.enqueue(info.id), job.retryDelayMs);
         } else this.finish(job, { state: 'failed', error: outcome.error });

@@ -158,9 +158,10 @@ export class PgJobQueue implements JobQueue {
   async submit(request: JobRequest): Promise<JobInfo> {
     const data: JobData = { kind: request.kind, title: request.title, payload: request.payload, submittedBy: currentUser() };
     const o = request.options ?? {};
+    const retryLimit = o.retryLimit ?? DEFAULT_RETRY_LIMIT;
     const id = await this.boss.send(queueName(request.kind), data as unknown as object, {
       id: randomUUID(),
-      retryLimit: o.retryLimit ?? DEFAULT_RETRY_LIMIT,
+      retryLimit,
       retryDelay: o.retryDelaySeconds ?? DEFAULT_RETRY_DELAY_SECONDS,
       expireInSeconds: DEFAULT_LEASE_SECONDS,
       ...(o.singletonKey ? { singletonKey: o.singletonKey } : {}),
@@ -168,10 +169,11 @@ export class PgJobQueue implements JobQueue {
     if (!id) {
       // pg-boss refused it as a duplicate of its singleton key: the job already there is the answer.
       const existing = await this.pool.query(`SELECT id FROM pgboss.job WHERE name = $1 AND singleton_key = $2 ORDER BY created_on DESC LIMIT 1`, [queueName(request.kind), o.singletonKey ?? null]);
-      if (existing.rows[0]) return (await this.get(existing.rows[0].id))!;
+      if (existing.rows[0]) return this.getOrFail(existing.rows[0].id);
       throw new AtelierError('QUEUE_UNREACHABLE', `job queue ${this.where}: the ${request.kind} job was not accepted`);
     }
-    return (await this.get(id))!;
+    // As just written (one round trip per submission; `get` reads it back with what happened since).
+    return infoOf({ id, data, state: 'created', retry_count: 0, retry_limit: retryLimit, created_on: new Date(), started_on: null, completed_on: null, output: null });
   }
 
   private async query(where: string, values: unknown[], tail = ''): Promise<JobInfo[]> {

@@ -18,7 +18,7 @@ import { shareOfCores } from '../core/threads.js';
 import type { Workspace } from '../core/workspace.js';
 import { runInChild, type ChildOutcome, type RunningChild } from './run-in-child.js';
 import { PgJobQueue, queueName } from './pg-queue.js';
-import type { JobKind } from './types.js';
+import { isRetryable, type JobKind } from './types.js';
 
 export interface WorkerOptions {
   concurrency: number;
@@ -29,6 +29,8 @@ export interface WorkerOptions {
   pollMs?: number;
   /** One line per job (and per outage): the worker's log. */
   log: (line: string) => void;
+  /** How a job is run (default: in its own process); the queue bench runs no-op jobs in place. */
+  runner?: typeof runInChild;
 }
 
 interface Lease {
@@ -37,7 +39,6 @@ interface Lease {
   title: string;
   attempt: number;
   maxAttempts: number;
-  startedOn: Date;
   child?: RunningChild;
   lastRenewed: number;
   progress: string | null;
@@ -58,6 +59,11 @@ export class TeamWorker {
   private readonly threads: number;
   private renewTimer?: NodeJS.Timeout;
   private readonly done = new Set<Promise<void>>();
+  private wakeUp?: () => void;
+  /** A slot came free since the loop last looked: fetch again rather than sleep. */
+  private freed = false;
+  /** Set once the grace period is over: why running jobs are being handed back. */
+  private handingBack: string | undefined;
 
   private constructor(
     private readonly queue: PgJobQueue,
@@ -95,6 +101,7 @@ export class TeamWorker {
     const pollMs = this.options.pollMs ?? 500;
     let turn = 0;
     while (!this.stopping) {
+      this.freed = false;
       const free = this.options.concurrency - this.leases.size;
       let got = 0;
       if (free > 0) {
@@ -106,11 +113,23 @@ export class TeamWorker {
           if (room <= 0 || this.stopping) break;
           const jobs = await this.fetch(kind, room);
           got += jobs.length;
-          for (const job of jobs) await this.begin(kind, job);
+          // Started side by side: the lease is counted at once, its first renewal need not hold up the next fetch.
+          for (const job of jobs) this.track(this.begin(kind, job));
         }
       }
-      if (got === 0) await sleep(pollMs);
+      if (got === 0 && !this.freed) await this.nap(pollMs);
     }
+  }
+
+  /** Waits for the next poll, or less: a job that ends frees a slot and wakes the loop. */
+  private nap(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      this.wakeUp = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
   }
 
   /** pg-boss's fetch swallows errors (it returns no jobs); a ping tells an outage from an empty queue. */
@@ -138,29 +157,36 @@ export class TeamWorker {
       title: job.data.title,
       attempt: job.retryCount + 1,
       maxAttempts: job.retryLimit + 1,
-      startedOn: job.startedOn,
       lastRenewed: Date.now(),
       progress: null,
       started: performance.now(),
     };
     this.leases.set(job.id, lease);
     try {
+      // The attempt's row and the first renewal in one round trip.
       await this.queue.pool.query(
-        `INSERT INTO atelier_jobs.attempt (job_id, attempt, worker, started_at) VALUES ($1, $2, $3, $4)
-         ON CONFLICT (job_id, attempt) DO UPDATE SET worker = EXCLUDED.worker, started_at = EXCLUDED.started_at, heartbeat_at = now()`,
-        [job.id, lease.attempt, this.name, job.startedOn],
+        `WITH attempt AS (
+           INSERT INTO atelier_jobs.attempt (job_id, attempt, worker, started_at) VALUES ($2, $6, $5, now())
+           ON CONFLICT (job_id, attempt) DO UPDATE SET worker = EXCLUDED.worker, started_at = EXCLUDED.started_at, heartbeat_at = now())
+         UPDATE pgboss.job SET expire_in = (now() - started_on) + make_interval(secs => $4)
+         WHERE name = $1 AND id = $2 AND state = 'active' AND retry_count = $3`,
+        [queueName(kind), job.id, lease.attempt - 1, this.options.leaseSeconds, this.name, lease.attempt],
       );
-      await this.renew(lease);
     } catch (error) {
       this.connection(error);
     }
-    lease.child = runInChild(this.workspace, { id: job.id, kind, payload: job.data.payload, attempt: lease.attempt }, {
+    if (this.handingBack) return this.end(lease, { ok: false, error: { code: 'WORKER_STOPPED', message: this.handingBack } });
+    lease.child = (this.options.runner ?? runInChild)(this.workspace, { id: job.id, kind, payload: job.data.payload, attempt: lease.attempt }, {
       threads: this.threads,
       onProgress: (line) => (lease.progress = line),
     });
-    const finished = lease.child.outcome.then((outcome) => this.end(lease, outcome));
-    this.done.add(finished);
-    void finished.finally(() => this.done.delete(finished));
+    await this.end(lease, await lease.child.outcome);
+  }
+
+  /** Keeps a job's promise until it ends, so stop() can wait for it. */
+  private track(job: Promise<void>): void {
+    this.done.add(job);
+    void job.finally(() => this.done.delete(job));
   }
 
   /** Pushes the lease to now + lease seconds, if this attempt still holds the job. */
@@ -207,6 +233,7 @@ export class TeamWorker {
     const what = `${lease.id} ${lease.title} (attempt ${lease.attempt}/${lease.maxAttempts})`;
     if (lease.lost) {
       this.leases.delete(lease.id);
+      this.wake();
       this.options.log(`${lease.lost === 'cancelled' ? 'cancelled' : 'abandoned'} ${what} after ${seconds} s: ${lease.lost}`);
       return;
     }
@@ -216,7 +243,7 @@ export class TeamWorker {
         const reported = await this.settle(lease, outcome);
         const line = outcome.ok
           ? `completed ${what} in ${seconds} s`
-          : `failed ${what} after ${seconds} s: ${outcome.error.message}${lease.attempt < lease.maxAttempts ? ' (will be retried)' : ''}`;
+          : `failed ${what} after ${seconds} s: ${outcome.error.message}${lease.attempt < lease.maxAttempts && isRetryable(outcome.error) ? ' (will be retried)' : ''}`;
         this.options.log(reported ? line : `abandoned ${what} after ${seconds} s: lost its lease before reporting`);
         this.connection();
         break;
@@ -230,6 +257,12 @@ export class TeamWorker {
       }
     }
     this.leases.delete(lease.id);
+    this.wake();
+  }
+
+  private wake(): void {
+    this.freed = true;
+    this.wakeUp?.();
   }
 
   /** Completes or fails the attempt through pg-boss, in one transaction with the lease check. */
@@ -237,11 +270,14 @@ export class TeamWorker {
     const client = await this.queue.pool.connect();
     try {
       await client.query('BEGIN');
-      const held = await client.query(`SELECT 1 FROM pgboss.job WHERE name = $1 AND id = $2 AND state = 'active' AND retry_count = $3 FOR UPDATE`, [
-        queueName(lease.kind),
-        lease.id,
-        lease.attempt - 1,
-      ]);
+      // The lease check (the row locked until COMMIT) and the attempt's record in one statement.
+      const held = await client.query(
+        `WITH held AS (SELECT id FROM pgboss.job WHERE name = $1 AND id = $2 AND state = 'active' AND retry_count = $3 FOR UPDATE)
+         INSERT INTO atelier_jobs.attempt (job_id, attempt, worker, ended_at, outcome, progress)
+         SELECT id, $4, $5, now(), $6, $7 FROM held
+         ON CONFLICT (job_id, attempt) DO UPDATE SET ended_at = now(), outcome = EXCLUDED.outcome, progress = EXCLUDED.progress`,
+        [queueName(lease.kind), lease.id, lease.attempt - 1, lease.attempt, this.name, outcome.ok ? 'completed' : 'failed', lease.progress],
+      );
       if (held.rowCount === 0) {
         await client.query('ROLLBACK');
         return false;
@@ -249,13 +285,11 @@ export class TeamWorker {
       const db = { executeSql: (text: string, values: unknown[]) => client.query(text, values) };
       const name = queueName(lease.kind);
       if (outcome.ok) await this.queue.boss.complete(name, lease.id, (outcome.result ?? {}) as object, { db });
-      else await this.queue.boss.fail(name, lease.id, outcome.error as unknown as object, { db });
-      await client.query(`UPDATE atelier_jobs.attempt SET ended_at = now(), outcome = $3, progress = $4 WHERE job_id = $1 AND attempt = $2`, [
-        lease.id,
-        lease.attempt,
-        outcome.ok ? 'completed' : 'failed',
-        lease.progress,
-      ]);
+      else {
+        // No retries left for an error that would only repeat (see isRetryable).
+        if (!isRetryable(outcome.error)) await client.query(`UPDATE pgboss.job SET retry_limit = retry_count WHERE name = $1 AND id = $2`, [name, lease.id]);
+        await this.queue.boss.fail(name, lease.id, outcome.error as unknown as object, { db });
+      }
       await client.query('COMMIT');
       return true;
     } catch (error) {
@@ -272,13 +306,12 @@ export class TeamWorker {
    */
   async stop(graceSeconds: number): Promise<void> {
     this.stopping = true;
+    this.wake();
     await this.loop;
     const deadline = Date.now() + graceSeconds * 1000;
     while (this.leases.size > 0 && Date.now() < deadline) await sleep(100);
-    for (const lease of this.leases.values()) {
-      if (!lease.child) continue;
-      lease.child.stop(`worker ${this.name} stopped before the job finished`);
-    }
+    this.handingBack = `worker ${this.name} stopped before the job finished`;
+    for (const lease of this.leases.values()) lease.child?.stop(this.handingBack);
     await Promise.all([...this.done]);
     clearInterval(this.renewTimer);
     await this.queue.close();

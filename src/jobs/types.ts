@@ -33,6 +33,15 @@ export interface JobError {
   facts?: Record<string, unknown>;
 }
 
+/**
+ * Whether another attempt may do better. A job that failed with one of Atelier's own errors (a
+ * config field, a missing dataset or model, anomalies in the data) would fail the same way again,
+ * so it is failed at once; a crash, a lost worker or lease, a busy or unreachable store is retried.
+ */
+export function isRetryable(error: JobError): boolean {
+  return ['INTERNAL', 'STORE_BUSY', 'DISK_FULL', 'QUEUE_UNREACHABLE', 'WORKER_STOPPED', 'LEASE_EXPIRED'].includes(error.code);
+}
+
 export interface JobInfo {
   id: string;
   kind: JobKind;
