@@ -166,7 +166,7 @@ describeJobQueue('pg-boss on PostgreSQL', async () => {
   if (!pg) return 'PostgreSQL is not installed here (no /usr/lib/postgresql/N/bin, no ATELIER_TEST_PG_URL)';
   const url = await pg.newDatabase();
   const queue = await PgJobQueue.open(url);
-  const worker = await TeamWorker.start(url, workspace, { concurrency: 2, kinds: ['train', 'cross-validation'], leaseSeconds: 5, log: () => {} });
+  const worker = await TeamWorker.start(url, workspace, { concurrency: 2, kinds: ['train', 'cross-validation', 'pipeline'], leaseSeconds: 5, log: () => {} });
   return {
     queue,
     close: async () => {
