@@ -224,6 +224,9 @@ describe('workers on PostgreSQL', () => {
     const next = await run(['jobs', 'list', '--limit', '1', '--cursor', cursor, '--json']);
     assert.equal(next.json.items.length, 1);
     assert.notEqual(next.json.items[0].id, page.stdout.split('\n')[1]!.split(' ')[0]);
+    const badCursor = await run(['jobs', 'list', '--cursor', 'yesterday']);
+    assert.equal(badCursor.code, 2);
+    assert.match(badCursor.stderr, /cursor "yesterday" is not one that `atelier jobs list` printed/);
     const unknown = await run(['jobs', 'show', '00000000-0000-4000-8000-000000000000']);
     assert.equal(unknown.code, 1);
     assert.match(unknown.stderr, /no job 00000000-0000-4000-8000-000000000000 in the job queue/);

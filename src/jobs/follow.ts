@@ -16,7 +16,7 @@ function stateLine(job: JobInfo): string {
     case 'created':
       return `job ${job.id} queued`;
     case 'active':
-      return `job ${job.id} running on ${job.worker ?? 'a worker'} (attempt ${job.attempts}/${job.maxAttempts})`;
+      return `job ${job.id} running on ${job.worker} (attempt ${job.attempts}/${job.maxAttempts})`;
     case 'retry':
       return `job ${job.id} attempt ${job.attempts}/${job.maxAttempts} failed${job.error ? `: ${job.error.message}` : ''}; waiting to retry`;
     default:
@@ -36,8 +36,12 @@ export async function followJob(queue: JobQueue, id: string, options: FollowOpti
     const job = await queue.get(id);
     if (!job) throw new Error(`job ${id} vanished from the queue`);
     const state = `${job.state}/${job.attempts}`;
-    if (state !== lastState) options.note(stateLine(job));
-    lastState = state;
+    // An attempt is announced once its worker has recorded it (a moment after pg-boss hands it out).
+    const announce = state !== lastState && !(job.state === 'active' && job.worker === null);
+    if (announce) {
+      options.note(stateLine(job));
+      lastState = state;
+    }
     if (job.progress && job.progress !== lastProgress && job.state === 'active') options.note(`  ${job.progress}`);
     lastProgress = job.progress;
     if (options.store && job.runId && job.state === 'active') {

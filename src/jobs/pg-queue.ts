@@ -43,6 +43,8 @@ interface JobData {
 export interface PgQueueOptions {
   /** Workers run pg-boss's maintenance (expiring lapsed leases) this often; submitters run none. */
   maintenanceIntervalSeconds?: number;
+  /** A query that takes longer is given up (a dead connection must not hang a lease's renewal). */
+  queryTimeoutMs?: number;
 }
 
 /** Turns a connection failure into one line naming the URL (password hidden) and the cause. */
@@ -126,7 +128,7 @@ export class PgJobQueue implements JobQueue {
     });
     // Connection errors of idle clients (PostgreSQL restarted) surface as events, not crashes.
     boss.on('error', () => {});
-    const pool = new pg.Pool({ connectionString: url, max: 4, connectionTimeoutMillis: 10_000 });
+    const pool = new pg.Pool({ connectionString: url, max: 4, connectionTimeoutMillis: 10_000, query_timeout: options.queryTimeoutMs ?? 30_000 });
     pool.on('error', () => {});
     try {
       await boss.start();
@@ -176,40 +178,38 @@ export class PgJobQueue implements JobQueue {
     return infoOf({ id, data, state: 'created', retry_count: 0, retry_limit: retryLimit, created_on: new Date(), started_on: null, completed_on: null, output: null });
   }
 
-  private async query(where: string, values: unknown[], tail = ''): Promise<JobInfo[]> {
+  /** Jobs and archived jobs with their latest attempt; raw rows (created_key is the cursor's). */
+  private async query(where: string, values: unknown[], tail = ''): Promise<any[]> {
     const sql = `
-      SELECT j.*, a.worker, a.progress, a.heartbeat_at
+      SELECT j.*, a.worker, a.progress, a.heartbeat_at -- the latest attempt's row (each delivery raises retry_count)
       FROM (SELECT ${JOB_COLUMNS} FROM pgboss.job WHERE name LIKE '${QUEUE_PREFIX}%'
             UNION ALL SELECT ${JOB_COLUMNS} FROM pgboss.archive WHERE name LIKE '${QUEUE_PREFIX}%') j
-      LEFT JOIN LATERAL (SELECT worker, progress, heartbeat_at FROM atelier_jobs.attempt a WHERE a.job_id = j.id ORDER BY attempt DESC LIMIT 1) a ON true
+      LEFT JOIN atelier_jobs.attempt a ON a.job_id = j.id AND a.attempt = j.retry_count + 1
       WHERE ${where} ${tail}`;
-    const { rows } = await this.pool.query(sql, values);
-    return rows.map(infoOf);
+    return (await this.pool.query(sql, values)).rows;
   }
 
   async get(id: string): Promise<JobInfo | undefined> {
     if (!/^[0-9a-f-]{36}$/i.test(id)) return undefined;
-    return (await this.query('j.id = $1', [id]))[0];
+    const row = (await this.query('j.id = $1', [id]))[0];
+    return row ? infoOf(row) : undefined;
   }
 
   async list(filter: JobFilter = {}): Promise<Page<JobInfo>> {
     const limit = filter.limit ?? DEFAULT_PAGE;
+    if (filter.cursor !== undefined && !/^\d{4}-\d\d-\d\d [\d:.]+[+-]\d\d(:\d\d)?\|[0-9a-f-]{36}$/.test(filter.cursor)) {
+      throw new AtelierError('USAGE', `cursor "${filter.cursor}" is not one that \`atelier jobs list\` printed`, { field: 'cursor' });
+    }
     const [key, id] = filter.cursor ? filter.cursor.split('|') : [null, null];
     const rows = await this.query(
       `($1::text IS NULL OR j.state::text = $1) AND ($2::text IS NULL OR j.name = $2) AND ($3::timestamptz IS NULL OR (j.created_on, j.id) < ($3::timestamptz, $4::uuid))`,
       [filter.state ?? null, filter.kind ? queueName(filter.kind) : null, key, id],
       `ORDER BY j.created_on DESC, j.id DESC LIMIT ${limit + 1}`,
     );
-    const items = rows.slice(0, limit);
-    const last = items.at(-1);
-    const next = rows.length > limit && last ? `${await this.createdKey(last.id)}|${last.id}` : null;
-    return { items, next };
-  }
-
-  /** created_on at full precision (microseconds), for a cursor that neither skips nor repeats. */
-  private async createdKey(id: string): Promise<string> {
-    const { rows } = await this.pool.query(`SELECT created_on::text AS k FROM pgboss.job WHERE id = $1 UNION ALL SELECT created_on::text FROM pgboss.archive WHERE id = $1 LIMIT 1`, [id]);
-    return rows[0].k;
+    const page = rows.slice(0, limit);
+    const last = page.at(-1);
+    // created_on at full precision (microseconds), so the next page neither skips nor repeats.
+    return { items: page.map(infoOf), next: rows.length > limit && last ? `${last.created_key}|${last.id}` : null };
   }
 
   /** The job, or JOB_NOT_FOUND naming the queue. */

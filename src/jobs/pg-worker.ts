@@ -48,6 +48,9 @@ interface Lease {
 
 type Fetched = PgBoss.JobWithMetadata<{ kind: JobKind; title: string; payload: unknown }>;
 
+/** An idle worker checks the database this often, so an outage is noticed (and reported) without work. */
+const PING_EVERY_MS = 5_000;
+
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 export class TeamWorker {
@@ -64,6 +67,8 @@ export class TeamWorker {
   private freed = false;
   /** Set once the grace period is over: why running jobs are being handed back. */
   private handingBack: string | undefined;
+  private lastPing = Date.now();
+  private renewing = false;
 
   private constructor(
     private readonly queue: PgJobQueue,
@@ -74,7 +79,10 @@ export class TeamWorker {
   }
 
   static async start(url: string, workspace: Workspace, options: WorkerOptions): Promise<TeamWorker> {
-    const queue = await PgJobQueue.open(url, { maintenanceIntervalSeconds: Math.max(1, Math.round(options.leaseSeconds / 2)) });
+    const queue = await PgJobQueue.open(url, {
+      maintenanceIntervalSeconds: Math.max(1, Math.round(options.leaseSeconds / 2)),
+      queryTimeoutMs: Math.min(10_000, Math.max(1_000, (options.leaseSeconds * 1000) / 2)),
+    });
     const worker = new TeamWorker(queue, workspace, options);
     worker.loop = worker.run();
     worker.renewTimer = setInterval(() => void worker.renewAll(), Math.max(200, (options.leaseSeconds * 1000) / 3));
@@ -139,7 +147,8 @@ export class TeamWorker {
       this.connection();
       return jobs;
     }
-    if (this.outage || Math.random() < 0.05) {
+    if (this.outage || Date.now() - this.lastPing > PING_EVERY_MS) {
+      this.lastPing = Date.now();
       try {
         await this.queue.pool.query('SELECT 1');
         this.connection();
@@ -203,6 +212,17 @@ export class TeamWorker {
   }
 
   private async renewAll(): Promise<void> {
+    // One pass at a time: a pass stuck on a dead connection must not pile up behind itself.
+    if (this.renewing) return;
+    this.renewing = true;
+    try {
+      await this.renewEach();
+    } finally {
+      this.renewing = false;
+    }
+  }
+
+  private async renewEach(): Promise<void> {
     for (const lease of this.leases.values()) {
       if (lease.lost) continue;
       try {

@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { loadModelConfig } from '../../core/config.js';
 import { describeVerdict } from '../../evaluation/blessing.js';
 import { trainAndRegister, type TrainOutcome } from '../../jobs/kinds/train.js';
-import type { CrossValidation } from '../../training/cross-validate.js';
+import { checkFolds, type CrossValidation } from '../../training/cross-validate.js';
 import { formatDuration, formatMetrics, formatNumber } from '../output.js';
 import { epochProgress } from '../progress.js';
 import { carry, DETACH_FLAG, QUEUE_FLAG, submitAndFollow, type QueueFlags } from '../queued.js';
@@ -52,6 +52,7 @@ export function registerTrain(program: Command): void {
         if (opts.queue) {
           const started = performance.now();
           if (opts.cv !== undefined) {
+            checkFolds(Number(opts.cv));
             return submitAndFollow<CrossValidation>(io, opts, async () => ({ kind: 'cross-validation', title: `cross-validate ${config.name} (${basename(file)}, ${opts.cv} folds)`, payload: { config: carry(file), k: Number(opts.cv) } }), {
               describe: (result) => describeCrossValidation(config, result, (performance.now() - started) / 1000),
             });
