@@ -163,7 +163,7 @@ describe('workers on PostgreSQL', () => {
     assert.equal(result.json.result.folds.length, 3);
   });
 
-  test('a job that fails on every attempt exits with its own error code', { timeout: 180_000 }, async (t) => {
+  test('a job that fails with an Atelier error exits with that code', { timeout: 180_000 }, async (t) => {
     if (skip()) return t.skip(skip());
     writeFileSync(join(dir, 'nowhere.yaml'), readFileSync(LINEAR, 'utf8').replace('dataset: housing', 'dataset: nowhere'));
     const result = await run(['train', 'nowhere.yaml', '--queue', '--json']);
