@@ -21,7 +21,7 @@ type Register = (program: Command) => void;
  * (TF.js, DuckDB, Fastify, Vega take 60-200 ms each to import), so only the one being run is
  * loaded; help, or a word that is no command, loads them all.
  */
-const COMMANDS = ['init', 'quickstart', 'data', 'train', 'evaluate', 'models', 'serve', 'predict', 'history', 'lineage', 'pipeline', 'monitor', 'gc'];
+const COMMANDS = ['init', 'quickstart', 'data', 'train', 'evaluate', 'models', 'serve', 'predict', 'history', 'lineage', 'pipeline', 'monitor', 'worker', 'jobs', 'gc'];
 
 /** commands/<name>.js exports register<Name>. */
 async function loadCommand(name: string): Promise<Register> {

@@ -63,6 +63,10 @@ export const ERROR_CODES = {
   STORE_DATABASE_MISSING: { status: 500, exit: 1, summary: 'The database the store URL names does not exist on the PostgreSQL server.' },
   DISK_FULL: { status: 507, exit: 1, summary: 'A write failed because the disk (or the database server) is full; the path is named.' },
   INTERNAL: { status: 500, exit: 1, summary: 'An error Atelier did not expect (a bug); --debug prints the stack.' },
+  TEAM_STORE_REQUIRED: { status: 400, exit: 1, summary: 'Jobs, workers and --queue need a team store (postgres://); this workspace is embedded (SQLite).' },
+  QUEUE_UNREACHABLE: { status: 503, exit: 1, summary: "The job queue's PostgreSQL cannot be reached, or refuses the credentials." },
+  JOB_NOT_FOUND: { status: 404, exit: 1, summary: 'No job with that id in the queue.' },
+  JOB_FAILED: { status: 500, exit: 1, summary: 'A queued job failed on every attempt, or was cancelled.' },
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -1,5 +1,6 @@
 import { rmSync } from 'node:fs';
 import type { DuckDBConnection } from '@duckdb/node-api';
+import { THREADS_ENV, threadBudget } from '../core/threads.js';
 
 /** A private in-memory DuckDB for one job; closed when the job ends. */
 export async function withDuckDb<T>(
@@ -10,7 +11,9 @@ export async function withDuckDb<T>(
   // Loaded on first use, so commands that never read data start faster.
   const { DuckDBInstance } = await import('@duckdb/node-api');
   const settings: Record<string, string> = {};
-  if (options.threads) settings.threads = String(options.threads);
+  // A job with a thread budget keeps DuckDB to it too (DuckDB otherwise takes every core).
+  const threads = options.threads ?? (process.env[THREADS_ENV] ? threadBudget() : undefined);
+  if (threads) settings.threads = String(threads);
   if (options.memoryLimit) settings.memory_limit = options.memoryLimit;
   if (options.tempDirectory) settings.temp_directory = options.tempDirectory;
   const instance = await DuckDBInstance.create(':memory:', settings);

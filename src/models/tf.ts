@@ -1,4 +1,5 @@
 import type * as TF from '@tensorflow/tfjs';
+import { THREADS_ENV, threadBudget } from '../core/threads.js';
 import { registerWasmKernels } from './wasm-kernels.js';
 
 let ready: Promise<typeof TF> | undefined;
@@ -11,7 +12,9 @@ export function tensorflow(): Promise<typeof TF> {
   // Loaded on first use: commands that never touch a model start without paying for TF.js.
   ready ??= (async () => {
     const tf = await import('@tensorflow/tfjs');
-    await import('@tensorflow/tfjs-backend-wasm');
+    const wasm = await import('@tensorflow/tfjs-backend-wasm');
+    // A job with a thread budget holds XNNPACK to it (only where wasm threads are available).
+    if (process.env[THREADS_ENV]) wasm.setThreadsCount(threadBudget());
     // Kernels wasm lacks for training (UnsortedSegmentSum, the gradient of Embedding): registered
     // before the backend starts, idempotently; see wasm-kernels.ts.
     registerWasmKernels(tf);

@@ -7,7 +7,7 @@
  */
 import { isUtf8 } from 'node:buffer';
 import { open, rename, rm, type FileHandle } from 'node:fs/promises';
-import { availableParallelism } from 'node:os';
+import { threadBudget } from '../core/threads.js';
 import type { Worker } from 'node:worker_threads';
 import type { LoadedBundle } from '../bundle/load.js';
 import { AtelierError } from '../core/errors.js';
@@ -170,7 +170,7 @@ export async function predictCsvFast(bundle: LoadedBundle, input: string, output
       if (error instanceof Unreadable) return undefined;
       throw error;
     }
-    const threads = options.threads ?? (size < SMALL_FILE ? 0 : availableParallelism());
+    const threads = options.threads ?? (size < SMALL_FILE ? 0 : threadBudget());
     runner = threads > 0 ? startRunner(bundle, layout, threads) : localRunner(bundle, layout);
     const blockBytes = Math.min(MAX_BLOCK, Math.max(MIN_BLOCK, Math.round(options.chunkRows * start.lineBytes)));
     const expectedRows = Math.ceil(blockBytes / Math.max(1, start.lineBytes)) + 16;

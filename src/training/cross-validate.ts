@@ -17,6 +17,11 @@ export interface CrossValidation {
   folds: { fold: number; train: number; eval: number; metrics: Record<string, number> }[];
 }
 
+/** K of K-fold cross-validation: a whole number, at least 2. */
+export function checkFolds(k: number): void {
+  if (!Number.isInteger(k) || k < 2) throw new AtelierError('USAGE', `--cv ${k}: expected a whole number of folds, at least 2`, { field: 'cv' });
+}
+
 /**
  * K-fold cross-validation over every complete row of the dataset (the config's eval split is not
  * held out: each row is evaluated once, in its fold). Folds come from a seeded hash of each row's
@@ -28,7 +33,7 @@ export async function crossValidate(
   k: number,
   options: { onFold?: (fold: number, k: number) => void; onEpoch?: (report: EpochReport) => void } = {},
 ): Promise<CrossValidation> {
-  if (!Number.isInteger(k) || k < 2) throw new AtelierError('USAGE', `--cv ${k}: expected a whole number of folds, at least 2`, { field: 'cv' });
+  checkFolds(k);
   const data = await prepareData(ctx, config);
   const seed = config.data.split.seed;
   const rows = Uint32Array.from([...data.trainRows, ...data.evalRows]).sort();

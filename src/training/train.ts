@@ -38,6 +38,8 @@ export interface TrainOptions {
    * `run.finished` and `model.registered` commit together (see pipeline/register-trained.ts).
    */
   register?: (store: MetadataStore, trained: Omit<TrainResult, 'version'>) => Promise<ModelVersionRecord>;
+  /** The run's id; a queued job derives it from its job id so that a retry finds its own run. */
+  runId?: string;
 }
 
 export interface TrainResult {
@@ -97,7 +99,7 @@ export async function train(ctx: AtelierContext, config: ModelConfig, options: T
   const warmStart = options.warmStart;
   stage('data', `${dataset.dataset}@${dataset.version}: ${trainRows.length} training and ${evalRows.length} held-out rows`);
   const run: RunRecord = {
-    id: newId('run'),
+    id: options.runId ?? newId('run'),
     model: config.name,
     status: 'running',
     config,

@@ -2,7 +2,9 @@ import type { Command } from 'commander';
 import { loadPipeline } from '../../pipeline/config.js';
 import { runPipeline, type PipelineRunResult } from '../../pipeline/runner.js';
 import { parseDuration, watchPipeline } from '../../pipeline/watch.js';
+import { pipelinePayloadOf } from '../../jobs/kinds/pipeline.js';
 import { table } from '../output.js';
+import { DETACH_FLAG, QUEUE_FLAG, submitAndFollow, type QueueFlags } from '../queued.js';
 import { action, withContext, type CommandResult } from '../runner.js';
 
 function describeRun(result: PipelineRunResult): string {
@@ -22,9 +24,24 @@ export function registerPipeline(program: Command): void {
     .description('Run a pipeline once; unchanged steps are cached, and a killed run resumes after its last finished step')
     .argument('<pipeline>', 'pipeline file (YAML)')
     .option('--source <file>', 'import this file, glob or folder instead of steps.import.source')
+    .option(...QUEUE_FLAG)
+    .option(...DETACH_FLAG)
     .action(
-      action(async (io, file: string, opts: { source?: string }): Promise<CommandResult<unknown>> => {
+      action(async (io, file: string, opts: { source?: string } & QueueFlags): Promise<CommandResult<unknown>> => {
         const loaded = loadPipeline(file);
+        if (opts.queue) {
+          return submitAndFollow<PipelineRunResult>(
+            io,
+            opts,
+            async (ctx) => ({ kind: 'pipeline', title: `pipeline ${loaded.config.name} (${file})`, payload: await pipelinePayloadOf(ctx, file, opts.source) }),
+            {
+              describe: (result) => {
+                if (result.status === 'failed') process.exitCode = 1;
+                return describeRun(result);
+              },
+            },
+          );
+        }
         return withContext(io.globals, async (ctx) => {
           const result = await runPipeline(ctx, loaded, { source: opts.source, note: io.note });
           if (result.status === 'failed') process.exitCode = 1;

@@ -1,12 +1,38 @@
+import { basename } from 'node:path';
 import type { Command } from 'commander';
 import { loadModelConfig } from '../../core/config.js';
-import { warmStartSource } from '../../registry/models.js';
-import { describeVerdict, validateModelVersion } from '../../evaluation/blessing.js';
-import { registration } from '../../pipeline/register-trained.js';
-import { train } from '../../training/train.js';
+import { describeVerdict } from '../../evaluation/blessing.js';
+import { trainAndRegister, type TrainOutcome } from '../../jobs/kinds/train.js';
+import { checkFolds, type CrossValidation } from '../../training/cross-validate.js';
 import { formatDuration, formatMetrics, formatNumber } from '../output.js';
 import { epochProgress } from '../progress.js';
+import { carry, DETACH_FLAG, QUEUE_FLAG, submitAndFollow, type QueueFlags } from '../queued.js';
 import { action, withContext, type CommandResult } from '../runner.js';
+
+export function describeTrainOutcome(o: TrainOutcome): string {
+  return [
+    `Trained ${o.model}${o.version !== null ? ` version ${o.version}` : ''} (run ${o.run}) in ${formatDuration(o.seconds * 1000)}${o.recovered ? ' (found done by an earlier attempt)' : ''}`,
+    ...(o.epochs ? [`  epochs ${o.epochs.run}${o.epochs.stoppedEarly ? ` (stopped early; best ${o.epochs.best})` : ''}`] : []),
+    `  held-out ${o.rows ? `${o.rows.eval} rows` : 'split'}: ${formatMetrics(o.metrics)}`,
+    ...(o.bundle ? [`  bundle ${o.bundle}`] : []),
+    ...(o.validation && o.validation.checks.length > 0 ? describeVerdict(o.validation).map((l) => `  ${l}`) : []),
+  ].join('\n');
+}
+
+function describeCrossValidation(config: { name: string }, result: CrossValidation, seconds: number): string {
+  return [
+    `${config.name}: ${result.k}-fold cross-validation on ${result.dataset} in ${formatDuration(seconds * 1000)}`,
+    ...Object.entries(result.cv).map(([key, { mean, std }]) => `  ${key.padEnd(9)} ${formatNumber(mean)} ± ${formatNumber(std)}`),
+  ].join('\n');
+}
+
+interface TrainFlags extends QueueFlags {
+  register: boolean;
+  cv?: string;
+  schema?: string;
+  allowAnomalies?: boolean;
+  warmStart?: string;
+}
 
 export function registerTrain(program: Command): void {
   program
@@ -18,64 +44,48 @@ export function registerTrain(program: Command): void {
     .option('--schema <file>', 'validate the data against this schema instead of the dataset\'s latest one')
     .option('--warm-start <model@version>', 'start from the weights of a registered model of the same family and shape')
     .option('--allow-anomalies', 'train even when the data has error anomalies against its schema (the run records it)')
+    .option(...QUEUE_FLAG)
+    .option(...DETACH_FLAG)
     .action(
-      action(async (io, file: string, opts: { register: boolean; cv?: string; schema?: string; allowAnomalies?: boolean; warmStart?: string }): Promise<CommandResult<unknown>> => {
+      action(async (io, file: string, opts: TrainFlags): Promise<CommandResult<unknown>> => {
         const config = loadModelConfig(file);
+        if (opts.queue) {
+          const started = performance.now();
+          if (opts.cv !== undefined) {
+            checkFolds(Number(opts.cv));
+            return submitAndFollow<CrossValidation>(io, opts, async () => ({ kind: 'cross-validation', title: `cross-validate ${config.name} (${basename(file)}, ${opts.cv} folds)`, payload: { config: carry(file), k: Number(opts.cv) } }), {
+              describe: (result) => describeCrossValidation(config, result, (performance.now() - started) / 1000),
+            });
+          }
+          return submitAndFollow<TrainOutcome>(
+            io,
+            opts,
+            async () => ({
+              kind: 'train',
+              title: `train ${config.name} (${basename(file)})`,
+              payload: { config: carry(file), register: opts.register, ...(opts.schema ? { schema: carry(opts.schema) } : {}), warmStart: opts.warmStart, allowAnomalies: opts.allowAnomalies },
+            }),
+            { describe: describeTrainOutcome },
+          );
+        }
         return withContext(io.globals, async (ctx) => {
           if (opts.cv !== undefined) {
             const { crossValidate } = await import('../../training/cross-validate.js');
             const started = performance.now();
             const result = await crossValidate(ctx, config, Number(opts.cv), { onFold: (fold, k) => io.note(`• fold ${fold + 1} of ${k}`) });
-            return {
-              json: { ...result, seconds: (performance.now() - started) / 1000 },
-              human: [
-                `${config.name}: ${result.k}-fold cross-validation on ${result.dataset} in ${formatDuration(performance.now() - started)}`,
-                ...Object.entries(result.cv).map(([key, { mean, std }]) => `  ${key.padEnd(9)} ${formatNumber(mean)} ± ${formatNumber(std)}`),
-              ].join('\n'),
-            };
+            const seconds = (performance.now() - started) / 1000;
+            return { json: { ...result, seconds }, human: describeCrossValidation(config, result, seconds) };
           }
-          const started = performance.now();
           const progress = epochProgress(io.globals.json);
-          let result;
           try {
-            const warmStart = opts.warmStart ? await warmStartSource(ctx, opts.warmStart, config.model.family) : undefined;
-            result = await train(ctx, config, {
-              warmStart,
-              allowAnomalies: opts.allowAnomalies,
-              schemaFile: opts.schema,
+            const outcome = await trainAndRegister(ctx, config, { register: opts.register, schemaFile: opts.schema, warmStart: opts.warmStart, allowAnomalies: opts.allowAnomalies }, {
               onEpoch: progress.onEpoch,
               onStage: (_s, detail) => io.note(`• ${detail}`),
-              register: opts.register ? registration(ctx, config) : undefined,
             });
+            return { json: outcome, human: describeTrainOutcome(outcome) };
           } finally {
             progress.stop();
           }
-          const version = result.version ?? undefined;
-          const verdict = version ? await validateModelVersion(ctx, version.model, version.version, config.validation) : undefined;
-          const m = result.metrics;
-          return {
-            json: {
-              run: result.run.id,
-              model: config.name,
-              version: version?.version ?? null,
-              dataset: `${result.dataset.dataset}@${result.dataset.version}`,
-              metrics: m,
-              validation: verdict ?? null,
-              rows: result.rows,
-              epochs: result.epochs,
-              bundle: result.bundleDir,
-              bundleUrl: ctx.artifacts.locationOf(result.bundleUri),
-              bundleHash: result.manifest.contentHash,
-              seconds: (performance.now() - started) / 1000,
-            },
-            human: [
-              `Trained ${config.name}${version ? ` version ${version.version}` : ''} (run ${result.run.id}) in ${formatDuration(performance.now() - started)}`,
-              `  epochs ${result.epochs.run}${result.epochs.stoppedEarly ? ` (stopped early; best ${result.epochs.best})` : ''}`,
-              `  held-out ${result.rows.eval} rows: ${formatMetrics(m)}`,
-              `  bundle ${ctx.artifacts.locationOf(result.bundleUri)}`,
-              ...(verdict && verdict.checks.length > 0 ? describeVerdict(verdict).map((l) => `  ${l}`) : []),
-            ].join('\n'),
-          };
         });
       }),
     );

@@ -1,5 +1,5 @@
 import { readFileSync, writeFileSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
+import { threadBudget } from '../../core/threads.js';
 import { join } from 'node:path';
 import type * as TF from '@tensorflow/tfjs';
 import type { DnnModelConfig } from '../../core/config.js';
@@ -141,7 +141,7 @@ const TWO_THREADS_FROM_BATCH = 256;
 function kernelThreads(asked: number | undefined, rows: number, batchSize: number): number {
   if (batchSize < TWO_THREADS_FROM_BATCH) return 1;
   if (asked !== undefined) return Math.min(asked, 2);
-  return rows >= TWO_THREADS_FROM_ROWS && availableParallelism() >= 2 ? 2 : 1;
+  return rows >= TWO_THREADS_FROM_ROWS && threadBudget() >= 2 ? 2 : 1;
 }
 
 export const dnnFamily: ModelFamily<DnnModelConfig> = {

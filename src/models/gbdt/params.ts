@@ -1,4 +1,4 @@
-import { availableParallelism } from 'node:os';
+import { threadBudget } from '../../core/threads.js';
 import type { ObjectiveName } from './objectives.js';
 
 export type Growth = 'depthwise' | 'lossguide';
@@ -49,7 +49,7 @@ export const GBDT_PARAMS: { [K in keyof GbdtParams]: ParamSpec<GbdtParams[K]> } 
   bin_sample_rows: { default: 200000, description: 'rows sampled (seeded) to choose bin bounds; all rows when there are fewer' },
   early_stopping_rounds: { default: undefined, description: 'stop when the eval loss has not improved for this many iterations and keep the best iteration; needs an eval set' },
   seed: { default: 0, description: 'seed of every random choice (row and column sampling, bin sample)' },
-  threads: { default: availableParallelism(), description: 'threads for histogram building (worker_threads); results are identical for any value' },
+  threads: { default: threadBudget(), description: 'threads for histogram building (worker_threads; default: the cores, or the job\'s thread budget); results are identical for any value' },
   parallel_min_cells: { default: 2_000_000, description: 'below this many rows × features training stays on one thread (workers cost more than they save)' },
 };
 
