@@ -127,6 +127,7 @@ describe('model archives are read as streams, capped, each entry checked as it a
       ['absolute', Buffer.concat([header('/tmp/escape', 1), data, padding(1)]), /entry "\/tmp\/escape": its path is absolute/],
       ['backslash', Buffer.concat([header('bundle\\..\\escape', 1), data, padding(1)]), /holds a backslash/],
       ['twice', Buffer.concat([header('bundle/a', 1), data, padding(1), header('bundle/a', 1), data, padding(1)]), /entry "bundle\/a" appears twice/],
+      ['file-then-folder', Buffer.concat([header('bundle/a', 1), data, padding(1), header('bundle/a/b', 1), data, padding(1)]), /entry "bundle\/a(\/b)?" cannot be written/],
     ];
     for (const [name, body, pattern] of cases) {
       const file = join(home, `${name}.tgz`);

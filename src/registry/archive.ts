@@ -124,10 +124,10 @@ export interface ExtractedArchive {
 const GIB = 1024 ** 3;
 const MIB = 1024 ** 2;
 const bytes = (n: number) => `${n.toLocaleString('en-US')} bytes`;
-function size(bytes: number): string {
-  if (bytes >= GIB) return `${Number((bytes / GIB).toFixed(2))} GiB`;
-  if (bytes >= MIB) return `${Number((bytes / MIB).toFixed(2))} MiB`;
-  return `${bytes} bytes`;
+function size(n: number): string {
+  if (n >= GIB) return `${Number((n / GIB).toFixed(2))} GiB`;
+  if (n >= MIB) return `${Number((n / MIB).toFixed(2))} MiB`;
+  return bytes(n);
 }
 
 /** An entry's path as the archive's own, without the "./" many tar programs put first. */
@@ -144,6 +144,7 @@ export async function extractArchive(archive: string, dest: string, options: Ext
   const limits: ArchiveLimits = { maxBytes: ARCHIVE_MAX_BYTES, maxEntries: ARCHIVE_MAX_ENTRIES, ...options.limits };
   const place = options.place ?? ((path: string) => path);
   const result: ExtractedArchive = { files: [], memory: new Map(), bytes: 0 };
+  const written = new Set<string>();
   const open = new Set<WriteStream>();
   const closed: Promise<void>[] = [];
   let entries = 0;
@@ -174,7 +175,7 @@ export async function extractArchive(archive: string, dest: string, options: Ext
     }
     const placed = relativePathProblem(target);
     if (placed) throw new ArchiveRefused(`entry "${entry.path}" goes to "${target}", whose path ${placed}`);
-    if (result.files.includes(target)) throw new ArchiveRefused(`entry "${entry.path}" appears twice`);
+    if (written.has(target)) throw new ArchiveRefused(`entry "${entry.path}" appears twice`);
     return target;
   }
 
@@ -219,9 +220,15 @@ export async function extractArchive(archive: string, dest: string, options: Ext
           return;
         }
         result.files.push(target);
+        written.add(target);
         const file = join(dest, ...target.split('/'));
-        mkdirSync(dirname(file), { recursive: true });
-        // 'wx': never through something already there (a second entry of the same name).
+        try {
+          mkdirSync(dirname(file), { recursive: true });
+        } catch (error) {
+          entry.resume();
+          return refuse(new ArchiveRefused(`entry "${entry.path}" cannot be written (${(error as Error).message})`));
+        }
+        // 'wx': never through something already there (a second entry of the same name, a folder).
         const out = createWriteStream(file, { flags: 'wx' });
         open.add(out);
         closed.push(new Promise<void>((settled) => out.on('close', () => (open.delete(out), settled()))));
