@@ -114,6 +114,14 @@ describe('model archives are read as streams, capped, each entry checked as it a
     const fine = await extractArchive(three, dest, { limits: { maxBytes: 5 * MiB } });
     assert.deepEqual([fine.files, fine.bytes], [['f1', 'f2', 'f3'], 4.5 * MiB]);
     assert.deepEqual(readFileSync(join(dest, 'f2')), Buffer.alloc(1.5 * MiB, 2));
+
+    // An uncompressed tar (a bundle as an object store keeps it) reads the same way, with the same caps.
+    const plain = join(home, 'three.tar');
+    writeFileSync(plain, tarOf([1, 2, 3].map((i) => [`f${i}`, Buffer.alloc(1.5 * MiB, i)])));
+    const other = join(tempDir(), 'out');
+    await assert.rejects(extractArchive(plain, other, { limits }), (e: unknown) => e instanceof ArchiveRefused && /entry "f3"/.test(e.message));
+    assert.equal(existsSync(other), false);
+    assert.deepEqual((await extractArchive(plain, other)).files, ['f1', 'f2', 'f3']);
   });
 
   test('only files and folders, with plain relative paths, each once; a gzip inside the gzip is refused', { timeout: 60_000 }, async () => {

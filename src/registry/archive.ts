@@ -9,7 +9,7 @@
  * is left of the budget. A refused archive leaves nothing behind.
  */
 
-import { createReadStream, createWriteStream, mkdirSync, rmSync, type WriteStream } from 'node:fs';
+import { closeSync, createReadStream, createWriteStream, mkdirSync, openSync, readSync, rmSync, type WriteStream } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { Transform } from 'node:stream';
 import { createGunzip } from 'node:zlib';
@@ -130,11 +130,23 @@ function size(n: number): string {
   return bytes(n);
 }
 
+/** Whether a file starts as gzip does (1f 8b). */
+function isGzip(file: string): boolean {
+  const fd = openSync(file, 'r');
+  try {
+    const magic = Buffer.alloc(2);
+    return readSync(fd, magic, 0, 2, 0) === 2 && magic[0] === 0x1f && magic[1] === 0x8b;
+  } finally {
+    closeSync(fd);
+  }
+}
+
 /** An entry's path as the archive's own, without the "./" many tar programs put first. */
 const entryPath = (entry: ReadEntry) => entry.path.replace(/^(\.\/)+/, '');
 
 /**
- * Unpacks a gzipped tar into `dest` (a new folder), streaming: memory stays bounded whatever the
+ * Unpacks a tar, gzipped (a model archive) or not (a bundle in an object store), into `dest` (a
+ * new folder), streaming: memory stays bounded whatever the
  * archive holds. Only files and folders are accepted (no links, devices or FIFOs); every path must
  * be plain and relative (see relativePathProblem); the total unpacked bytes and the entry count
  * are capped, each entry's size checked against the remaining budget before a byte of it is
@@ -179,6 +191,7 @@ export async function extractArchive(archive: string, dest: string, options: Ext
     return target;
   }
 
+  const gzipped = isGzip(archive);
   mkdirSync(dest, { recursive: true });
   try {
     await new Promise<void>((done, fail) => {
@@ -240,7 +253,7 @@ export async function extractArchive(archive: string, dest: string, options: Ext
       source.on('error', refuse);
       gunzip.on('error', (error) => refuse(new ArchiveRefused(`not a model archive (gzip: ${error.message})`)));
       counter.on('error', refuse);
-      source.pipe(gunzip).pipe(counter).pipe(parser as unknown as NodeJS.WritableStream);
+      (gzipped ? source.pipe(gunzip) : source).pipe(counter).pipe(parser as unknown as NodeJS.WritableStream);
     });
     return result;
   } catch (error) {
