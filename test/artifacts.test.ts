@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { BUNDLE_FORMAT, hashBundleFiles, verifyBundle, type BundleManifest } from '../src/bundle/format.js';
+import { BUNDLE_FORMAT, bundleContentHash, hashBundleFiles, verifyBundle, type BundleManifest } from '../src/bundle/format.js';
 import { AtelierError } from '../src/core/errors.js';
 import { tempFilePid, type ArtifactStore, type StoredKey } from '../src/store/artifacts.js';
 import { FileArtifactStore } from '../src/store/artifacts-file.js';
@@ -46,18 +46,16 @@ function bundleFolder(store: ArtifactStore, seed: string): { dir: string; manife
   mkdirSync(join(dir, 'model'), { recursive: true });
   writeFileSync(join(dir, 'transform.json'), JSON.stringify({ seed }));
   writeFileSync(join(dir, 'model', 'weights.bin'), randomBytes(2048));
-  const { files, contentHash } = hashBundleFiles(dir);
-  const manifest: BundleManifest = {
+  const fields: Omit<BundleManifest, 'contentHash'> = {
     format: BUNDLE_FORMAT,
     name: 'm',
     task: 'regression',
     family: 'linear',
     label: 'y',
     signature: { inputs: [], outputs: [] },
-    createdAt: new Date().toISOString(),
-    files,
-    contentHash,
+    files: hashBundleFiles(dir),
   };
+  const manifest: BundleManifest = { ...fields, contentHash: bundleContentHash(fields) };
   writeFileSync(join(dir, 'bundle.json'), JSON.stringify(manifest));
   return { dir, manifest };
 }

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readdirSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -18,6 +18,19 @@ export interface CliResult {
 
 export function tempDir(prefix = 'atelier-test-'): string {
   return mkdtempSync(join(tmpdir(), prefix));
+}
+
+/** Every file under a folder, "/"-separated and sorted, but a SQLite database's own files: to prove a refused command left nothing. */
+export function listFiles(dir: string): string[] {
+  const out: string[] = [];
+  const walk = (d: string, prefix: string) => {
+    for (const e of readdirSync(d, { withFileTypes: true })) {
+      if (e.isDirectory()) walk(join(d, e.name), `${prefix}${e.name}/`);
+      else if (!/metadata\.db(-wal|-shm|-journal)?$/.test(e.name)) out.push(prefix + e.name);
+    }
+  };
+  walk(dir, '');
+  return out.sort();
 }
 
 /** Runs the built `atelier` command as a user would, in `cwd`. */

@@ -1,26 +1,13 @@
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { join } from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { before, describe, test } from 'node:test';
-import { cli, HOUSING, ROOT, tempDir } from './helpers.js';
-
-/** Every file under a folder (but the database files), to prove a refused command left nothing. */
-function listTree(dir: string): string[] {
-  const out: string[] = [];
-  const walk = (d: string) => {
-    for (const e of readdirSync(d, { withFileTypes: true })) {
-      if (e.isDirectory()) walk(join(d, e.name));
-      else if (!/metadata\.db(-wal|-shm|-journal)?$/.test(e.name)) out.push(relative(dir, join(d, e.name)));
-    }
-  };
-  walk(dir);
-  return out.sort();
-}
+import { cli, HOUSING, listFiles, ROOT, tempDir } from './helpers.js';
 
 async function snapshot(cwd: string) {
   const [history, models] = await Promise.all([cli(['history', '--json'], { cwd }), cli(['models', 'list', '--json'], { cwd })]);
-  return { events: history.json.events, models: models.json.models, files: listTree(join(cwd, '.atelier')) };
+  return { events: history.json.events, models: models.json.models, files: listFiles(join(cwd, '.atelier')) };
 }
 
 /** Exit 1, one line on stderr matching `pattern`, no stack. */

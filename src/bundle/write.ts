@@ -1,9 +1,8 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { nowIso } from '../core/identity.js';
 import type { FittedTransform } from '../features/transform.js';
 import type { TrainedModel } from '../models/family.js';
-import { BUNDLE_FORMAT, hashBundleFiles, type BundleManifest } from './format.js';
+import { BUNDLE_FORMAT, bundleContentHash, hashBundleFiles, type BundleManifest } from './format.js';
 
 export interface BundleContents {
   name: string;
@@ -38,8 +37,9 @@ export async function writeBundle(contents: BundleContents, stagingDir: string):
   }
   await contents.model.save(join(stagingDir, 'model'));
 
-  const { files, contentHash } = hashBundleFiles(stagingDir);
-  const manifest: BundleManifest = {
+  const files = hashBundleFiles(stagingDir);
+  // No time in it: the same config, data and seed give the same bundle, and the hash covers it all.
+  const fields: Omit<BundleManifest, 'contentHash'> = {
     format: BUNDLE_FORMAT,
     name: contents.name,
     task: contents.task,
@@ -59,10 +59,10 @@ export async function writeBundle(contents: BundleContents, stagingDir: string):
           ]
         : [{ name: 'prediction', dtype: 'float64', shape: [] }],
     },
-    createdAt: nowIso(),
     files,
-    contentHash,
   };
+  const contentHash = bundleContentHash(fields);
+  const manifest: BundleManifest = { ...fields, contentHash };
   json('bundle.json', manifest);
   return manifest;
 }

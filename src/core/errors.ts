@@ -43,7 +43,7 @@ export const ERROR_CODES = {
   ALIAS_NOT_FOUND: { status: 400, exit: 1, summary: 'The model has no such alias (TF Serving: label).' },
   INPUT_INVALID: { status: 400, exit: 1, summary: 'A prediction input is missing a feature or has a value of the wrong type.' },
   REQUEST_INVALID: { status: 400, exit: 1, summary: 'An HTTP request body is malformed.' },
-  BUNDLE_INVALID: { status: 500, exit: 1, summary: 'A model bundle is missing a file or a file does not match its hash.' },
+  BUNDLE_INVALID: { status: 500, exit: 1, summary: 'A model bundle or archive cannot be trusted: a file or manifest field does not match its hash, a path is unsafe, or an archive breaks its caps.' },
   MODEL_NOT_BLESSED: { status: 409, exit: 1, summary: 'Promotion refused: the version failed (or never had) validation against its champion; --force overrides, and is recorded.' },
   MODEL_NOT_READY: { status: 503, exit: 1, summary: 'The model is not loaded yet.' },
   UNAUTHORIZED: { status: 401, exit: 1, summary: 'The server wants a bearer token and the request has none or a wrong one.' },

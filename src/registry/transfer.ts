@@ -1,8 +1,8 @@
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
-import { gunzipSync, gzipSync } from 'node:zlib';
+import { basename, dirname, join, relative, resolve, sep } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { verifyBundle, type BundleManifest } from '../bundle/format.js';
 import { diskFullError } from '../core/disk-full.js';
 import { AtelierError, isAtelierError } from '../core/errors.js';
@@ -10,7 +10,7 @@ import { currentUser, nowIso } from '../core/identity.js';
 import type { StoredBundle } from '../store/artifacts.js';
 import type { AtelierContext } from '../store/context.js';
 import type { ModelVersionRecord } from '../store/types.js';
-import { readTar, TarFormatError, writeTar, type TarEntry } from './archive.js';
+import { ArchiveRefused, extractArchive, IN_MEMORY, writeTar, type TarEntry } from './archive.js';
 import { aliasesOf } from './aliases.js';
 import { provenance, type RunSummary } from './lineage.js';
 import { bundleDir, registerModelVersion } from './models.js';
@@ -119,51 +119,42 @@ function isNumberRecord(v: unknown): v is Record<string, number> {
   return typeof v === 'object' && v !== null && !Array.isArray(v) && Object.values(v).every((x) => typeof x === 'number');
 }
 
-/** Reads and checks an archive's entries; nothing is written. */
-function readArchive(archive: string): { manifest: ExportManifest; files: Map<string, Buffer> } {
-  const path = resolve(archive);
-  if (!existsSync(path) || !statSync(path).isFile()) throw new AtelierError('FILE_NOT_FOUND', `${archive}: no such file`, { file: archive });
-  let tar: Buffer;
-  try {
-    tar = gunzipSync(readFileSync(path));
-  } catch (error) {
-    throw invalid(archive, `not a model archive (gzip: ${(error as Error).message})`);
-  }
-  let entries: TarEntry[];
-  try {
-    entries = readTar(tar);
-  } catch (error) {
-    if (error instanceof TarFormatError) throw invalid(archive, `not a model archive (${error.message})`);
-    throw error;
-  }
-  let manifestEntry: TarEntry | undefined;
-  const files = new Map<string, Buffer>();
-  for (const entry of entries) {
-    const name = entry.name.replace(/^\.\//, '');
-    if (name === EXPORT_MANIFEST) {
-      manifestEntry = entry;
-      continue;
-    }
-    const inner = name.startsWith(BUNDLE_PREFIX) ? name.slice(BUNDLE_PREFIX.length) : undefined;
-    const parts = inner?.split('/') ?? [];
-    if (!inner || isAbsolute(inner) || inner.includes('\\') || parts.some((p) => p === '' || p === '.' || p === '..')) {
-      throw invalid(archive, `unexpected entry "${entry.name}" (a model archive holds ${EXPORT_MANIFEST} and bundle/ only)`);
-    }
-    if (files.has(inner)) throw invalid(archive, `entry "${entry.name}" appears twice`);
-    files.set(inner, entry.data);
-  }
-  if (!manifestEntry) throw invalid(archive, `not a model archive (no ${EXPORT_MANIFEST}; make one with \`atelier models export\`)`);
+/** Checks the archive's own manifest (kept in memory by the unpacking) and that a bundle came with it. */
+function exportManifestOf(archive: string, entry: Buffer | undefined, files: string[]): ExportManifest {
+  if (!entry) throw invalid(archive, `not a model archive (no ${EXPORT_MANIFEST}; make one with \`atelier models export\`)`);
   let manifest: ExportManifest;
   try {
-    manifest = JSON.parse(manifestEntry.data.toString('utf8')) as ExportManifest;
+    manifest = JSON.parse(entry.toString('utf8')) as ExportManifest;
   } catch (error) {
     throw invalid(archive, `${EXPORT_MANIFEST} is not valid JSON (${(error as Error).message})`);
   }
   if (manifest?.format !== EXPORT_FORMAT) throw invalid(archive, `${EXPORT_MANIFEST}: format "${manifest?.format}" is not ${EXPORT_FORMAT}`);
   if (typeof manifest.model !== 'string' || !NAME_PATTERN.test(manifest.model)) throw invalid(archive, `${EXPORT_MANIFEST}: field model is not a model name`);
   if (typeof manifest.bundleHash !== 'string') throw invalid(archive, `${EXPORT_MANIFEST}: field bundleHash is missing`);
-  if (!files.has('bundle.json')) throw invalid(archive, 'file bundle/bundle.json is missing; not a model archive');
-  return { manifest, files };
+  if (!files.includes('bundle.json')) throw invalid(archive, 'file bundle/bundle.json is missing; not a model archive');
+  return manifest;
+}
+
+/**
+ * Unpacks an archive's bundle/ into `staging` (streamed and capped, each entry checked as it
+ * arrives: see extractArchive) and reads its manifest. Refused: `staging` is removed.
+ */
+async function readArchive(archive: string, staging: string): Promise<{ manifest: ExportManifest; files: string[] }> {
+  const path = resolve(archive);
+  if (!existsSync(path) || !statSync(path).isFile()) throw new AtelierError('FILE_NOT_FOUND', `${archive}: no such file`, { file: archive });
+  try {
+    const { files, memory } = await extractArchive(path, staging, {
+      place: (name) => {
+        if (name === EXPORT_MANIFEST) return IN_MEMORY;
+        if (name.startsWith(BUNDLE_PREFIX)) return name.slice(BUNDLE_PREFIX.length);
+        throw new ArchiveRefused(`unexpected entry "${name}" (a model archive holds ${EXPORT_MANIFEST} and bundle/ only)`);
+      },
+    });
+    return { manifest: exportManifestOf(archive, memory.get(EXPORT_MANIFEST), files), files };
+  } catch (error) {
+    rmSync(staging, { recursive: true, force: true });
+    throw error instanceof ArchiveRefused ? invalid(archive, error.message) : error;
+  }
 }
 
 /** Turns verifyBundle's message about the staging folder into one about the archive. */
@@ -191,23 +182,18 @@ export async function importModelArchive(ctx: AtelierContext, archive: string, o
   if (name !== undefined && !NAME_PATTERN.test(name)) {
     throw new AtelierError('USAGE', `--name "${name}" is not a model name; expected letters, digits, _ . - starting with a letter`, { field: 'name' });
   }
-  const { manifest, files } = readArchive(archive);
+  const staging = ctx.artifacts.tempPath('-import');
+  const { manifest, files } = await readArchive(archive, staging);
   const model = name ?? manifest.model;
 
-  const staging = ctx.artifacts.tempPath('-import');
   let bundle: BundleManifest;
   try {
-    for (const [file, data] of files) {
-      const target = join(staging, ...file.split('/'));
-      mkdirSync(dirname(target), { recursive: true });
-      writeFileSync(target, data);
-    }
     try {
       bundle = verifyBundle(staging);
     } catch (error) {
       throw restate(archive, staging, error);
     }
-    const unlisted = [...files.keys()].filter((f) => f !== 'bundle.json' && !(f in bundle.files));
+    const unlisted = files.filter((f) => f !== 'bundle.json' && !(f in bundle.files));
     if (unlisted.length > 0) throw invalid(archive, `file bundle/${unlisted[0]} is not listed in bundle.json`, { entry: `bundle/${unlisted[0]}` });
     if (bundle.contentHash !== manifest.bundleHash) {
       throw invalid(archive, `${EXPORT_MANIFEST} names bundle ${manifest.bundleHash.slice(0, 12)}… but the bundle is ${bundle.contentHash.slice(0, 12)}…`);
