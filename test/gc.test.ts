@@ -19,7 +19,7 @@ function deadPid(): Promise<number> {
 
 async function storedKeys(dir: string): Promise<string[]> {
   const keys: string[] = [];
-  for await (const item of openArtifactStore(findWorkspace({ dir })).listKeys()) keys.push(item.key);
+  for await (const item of (await openArtifactStore(findWorkspace({ dir }))).listKeys()) keys.push(item.key);
   return keys;
 }
 
@@ -45,7 +45,7 @@ describe('atelier gc', () => {
     // Garbage: a stored file nothing records, a bundle folder nothing records, temp files of dead processes.
     const source = join(dir, 'stray.bin');
     writeFileSync(source, 'stored, then the process died before recording it');
-    orphanKey = (await openArtifactStore(findWorkspace({ dir })).importFile(source, '.parquet')).key;
+    orphanKey = (await (await openArtifactStore(findWorkspace({ dir }))).importFile(source, '.parquet')).key;
     mkdirSync(join(dir, '.atelier', 'artifacts', 'bundles', 'f00d', 'model'), { recursive: true });
     writeFileSync(join(dir, '.atelier', 'artifacts', 'bundles', 'f00d', 'model', 'model.json'), '{}');
     deadTemp = join(tmp, `${await deadPid()}-${Date.now()}-0a1b2c-bundle`);

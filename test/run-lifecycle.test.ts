@@ -169,7 +169,7 @@ describe('training runs killed by SIGINT, SIGTERM and kill -9', () => {
       assert.deepEqual(readdirSync(join(dir, '.atelier', 'tmp')), []);
       const referenced = new Set(await store.referencedArtifactKeys());
       const keys: string[] = [];
-      for await (const item of openArtifactStore(findWorkspace({ dir })).listKeys()) keys.push(item.key);
+      for await (const item of (await openArtifactStore(findWorkspace({ dir }))).listKeys()) keys.push(item.key);
       assert.ok(keys.length > 0, 'the dataset is stored');
       assert.deepEqual(keys.filter((k) => !referenced.has(k)), []);
     });

@@ -2,7 +2,6 @@ import { readFileSync } from 'node:fs';
 import { AtelierError, ERROR_CODES, type ErrorCode } from '../core/errors.js';
 import { followJob } from '../jobs/follow.js';
 import { queueUrlOf } from '../jobs/open.js';
-import { PgJobQueue } from '../jobs/pg-queue.js';
 import type { JobInfo, JobRequest } from '../jobs/types.js';
 import type { AtelierContext } from '../store/context.js';
 import { withContext, workspaceOf, type CommandIO, type CommandResult } from './runner.js';
@@ -41,6 +40,8 @@ export async function submitAndFollow<R>(
 ): Promise<CommandResult<unknown>> {
   const url = queueUrlOf(workspaceOf(io.globals));
   return withContext(io.globals, async (ctx) => {
+    // pg and pg-boss load only when a job is queued: every other command starts without them.
+    const { PgJobQueue } = await import('../jobs/pg-queue.js');
     const queue = await PgJobQueue.open(url);
     try {
       const request = await build(ctx);

@@ -1,6 +1,6 @@
 import { AtelierError } from '../core/errors.js';
 import { redactUrl, type Workspace } from '../core/workspace.js';
-import { PgJobQueue } from './pg-queue.js';
+import type { PgJobQueue } from './pg-queue.js';
 
 const isPostgres = (url: string) => /^postgres(ql)?:\/\//.test(url);
 
@@ -22,6 +22,8 @@ export function queueUrlOf(workspace: Workspace): string {
   return url;
 }
 
-export function openJobQueue(workspace: Workspace): Promise<PgJobQueue> {
+export async function openJobQueue(workspace: Workspace): Promise<PgJobQueue> {
+  // Loaded on use: pg and pg-boss cost every command's start otherwise.
+  const { PgJobQueue } = await import('./pg-queue.js');
   return PgJobQueue.open(queueUrlOf(workspace));
 }

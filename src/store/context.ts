@@ -13,6 +13,6 @@ export interface AtelierContext {
 
 /** Opens the workspace's metadata store (by its store URL) and artifact store (by its artifact URL). */
 export async function openContext(workspace: Workspace): Promise<AtelierContext> {
-  const artifacts = openArtifactStore(workspace);
+  const artifacts = await openArtifactStore(workspace);
   return { workspace, store: await openStore(workspace.storeUrl), artifacts };
 }

@@ -4,8 +4,6 @@ import type { Workspace } from '../core/workspace.js';
 import { byteSizeFrom, DEFAULT_CACHE_BYTES } from './artifact-cache.js';
 import type { ArtifactStore } from './artifacts.js';
 import { FileArtifactStore } from './artifacts-file.js';
-import { DEFAULT_PART_BYTES, MIN_PART_BYTES, S3ArtifactStore } from './artifacts-s3.js';
-import { parseS3Url } from './s3-location.js';
 import { AtelierError } from '../core/errors.js';
 
 /** Local state every store uses: temp files (.atelier/tmp) and, for remote stores, the cache (.atelier/cache). */
@@ -13,10 +11,10 @@ export function localStateDirs(workspace: Pick<Workspace, 'stateDir'>): { tempDi
   return { tempDir: join(workspace.stateDir, 'tmp'), cacheDir: join(workspace.stateDir, 'cache') };
 }
 
-function partBytes(): number {
-  const bytes = byteSizeFrom('ATELIER_S3_PART_BYTES', DEFAULT_PART_BYTES);
-  if (bytes < MIN_PART_BYTES) {
-    throw new AtelierError('CONFIG_INVALID', `ATELIER_S3_PART_BYTES ${bytes}: S3 needs parts of at least 5 MiB (${MIN_PART_BYTES} bytes)`, {
+function partBytes(defaultBytes: number, minimum: number): number {
+  const bytes = byteSizeFrom('ATELIER_S3_PART_BYTES', defaultBytes);
+  if (bytes < minimum) {
+    throw new AtelierError('CONFIG_INVALID', `ATELIER_S3_PART_BYTES ${bytes}: S3 needs parts of at least 5 MiB (${minimum} bytes)`, {
       field: 'ATELIER_S3_PART_BYTES',
     });
   }
@@ -24,14 +22,17 @@ function partBytes(): number {
 }
 
 /** The artifact store a workspace's artifact URL names: file:// (a folder) or s3://bucket/prefix. */
-export function openArtifactStore(workspace: Pick<Workspace, 'stateDir' | 'artifactsUrl'>): ArtifactStore {
+export async function openArtifactStore(workspace: Pick<Workspace, 'stateDir' | 'artifactsUrl'>): Promise<ArtifactStore> {
   const { tempDir, cacheDir } = localStateDirs(workspace);
   const url = workspace.artifactsUrl;
   if (url.startsWith('file:')) return new FileArtifactStore(fileURLToPath(url), tempDir);
+  // The AWS SDK loads only for an s3:// store (it costs a second of every command's start otherwise).
+  const { S3ArtifactStore, DEFAULT_PART_BYTES, MIN_PART_BYTES } = await import('./artifacts-s3.js');
+  const { parseS3Url } = await import('./s3-location.js');
   return new S3ArtifactStore(parseS3Url(url), {
     tempDir,
     cacheDir,
     cacheBytes: byteSizeFrom('ATELIER_CACHE_BYTES', DEFAULT_CACHE_BYTES),
-    partBytes: partBytes(),
+    partBytes: partBytes(DEFAULT_PART_BYTES, MIN_PART_BYTES),
   });
 }

@@ -36,13 +36,21 @@ export interface TrainOutcome {
   rows: TrainResult['rows'] | null;
   epochs: TrainResult['epochs'] | null;
   bundle: string | null;
+  /** Where the bundle is kept: its path, or its s3:// URL. */
+  bundleUrl: string | null;
   bundleHash: string | null;
   seconds: number;
   /** True when a retried job found the work done by an earlier attempt. */
   recovered?: boolean;
 }
 
-export function trainOutcome(config: ModelConfig, result: TrainResult, registered: { version: ModelVersionRecord; verdict: Verdict } | undefined, seconds: number): TrainOutcome {
+export function trainOutcome(
+  config: ModelConfig,
+  result: TrainResult,
+  registered: { version: ModelVersionRecord; verdict: Verdict } | undefined,
+  seconds: number,
+  bundleUrl: string,
+): TrainOutcome {
   return {
     run: result.run.id,
     model: config.name,
@@ -53,6 +61,7 @@ export function trainOutcome(config: ModelConfig, result: TrainResult, registere
     rows: result.rows,
     epochs: result.epochs,
     bundle: result.bundleDir,
+    bundleUrl,
     bundleHash: result.manifest.contentHash,
     seconds,
   };
@@ -75,6 +84,7 @@ async function recoveredOutcome(ctx: AtelierContext, run: RunRecord, register: b
     rows: split ? { train: split.trainRows ?? 0, validation: 0, eval: split.evalRows ?? 0, dropped: split.droppedIncomplete ?? 0 } : null,
     epochs: null,
     bundle: version?.bundleUri ?? null,
+    bundleUrl: version ? ctx.artifacts.locationOf(version.bundleUri) : null,
     bundleHash: version?.bundleHash ?? null,
     seconds: 0,
     recovered: true,
@@ -100,7 +110,7 @@ export async function trainAndRegister(
   });
   const version = result.version ?? undefined;
   const registered = version ? { version, verdict: await validateModelVersion(ctx, version.model, version.version, config.validation) } : undefined;
-  return trainOutcome(config, result, registered, (performance.now() - started) / 1000);
+  return trainOutcome(config, result, registered, (performance.now() - started) / 1000, ctx.artifacts.locationOf(result.bundleUri));
 }
 
 export const trainJob: JobDefinition<TrainPayload, TrainOutcome> = {
