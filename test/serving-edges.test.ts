@@ -123,10 +123,37 @@ describe('serving: edge cases (non-finite answers, made-up names, reloaded versi
   });
 });
 
-describe('serving: hostile requests (deep nesting, bad URLs, huge ids)', () => {
+describe('serving: hostile requests (deep nesting, bad URLs, huge ids, every version on demand)', () => {
   let ws: string;
   before(async () => {
     ws = await servingWorkspace();
+    // toy@3, for a third version loaded on demand.
+    const third = await cli(['train', 'toy.yaml'], { cwd: ws });
+    assert.equal(third.code, 0, third.stderr);
+  });
+
+  test('versions loaded on demand are bounded: past --max-on-demand the least recently used unloads', { timeout: 60_000 }, async () => {
+    const server = await serve(ws, { maxOnDemand: 1 });
+    const body = { instances: [{ x: 1.5, n: 2, color: 'red' }] };
+    const answered = async (version: number) => {
+      for (;;) {
+        const answer = await request(`${server.url}/v1/models/toy/versions/${version}:predict`, { body });
+        if (answer.status === 200) return;
+        assert.equal(answer.status, 503, answer.text); // loading: asked again
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    };
+    const state = async (version: number) => (await request(`${server.url}/v1/models/toy/versions/${version}`)).body.model_version_status[0].state;
+    try {
+      await answered(2);
+      assert.equal(await state(2), 'AVAILABLE');
+      await answered(3); // a second on-demand version: version 2 goes
+      assert.equal(await state(3), 'AVAILABLE');
+      assert.equal(await state(2), 'END');
+      assert.equal(await state(1), 'AVAILABLE', 'production is followed, not on demand: it stays');
+    } finally {
+      await server.stop();
+    }
   });
 
   test('v2 data nested 100,000 levels deep is a 400, not a stack overflow', { timeout: 60_000 }, async () => {

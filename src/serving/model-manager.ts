@@ -38,6 +38,12 @@ export interface ManagerOptions {
   /** Run one prediction on a typical row before a version takes traffic (default true). */
   warmup?: boolean;
   metrics?: ServingMetrics;
+  /**
+   * Versions per model loaded on demand (asked for by number, or by an alias the server does not
+   * follow) kept at once, least recently used unloaded first (default 2): a client cannot make the
+   * server hold every registered version.
+   */
+  maxOnDemand?: number;
 }
 
 /** The key of a model's default target (production, else the latest version) in its label table. */
@@ -132,7 +138,7 @@ interface ModelEntry {
   labels: Map<string, number>;
   registered: Set<number>;
   pinned: Set<number>;
-  /** Versions asked for by number or by an alias the server does not follow: loaded on first request, then kept. */
+  /** Versions asked for by number or by an alias the server does not follow, least recently used first: at most `maxOnDemand`. */
   onDemand: Set<number>;
 }
 
@@ -320,16 +326,27 @@ export class ModelManager {
     const { entry, version } = this.find(target);
     const served = entry.versions.get(version);
     if (served?.state === 'AVAILABLE') {
+      if (entry.onDemand.delete(version)) entry.onDemand.add(version); // most recently used last
       served.acquire();
       return served;
     }
     if (served?.state === 'END' && served.error) throw served.error;
     if (!entry.registered.has(version)) throw new AtelierError('VERSION_NOT_FOUND', `Servable not found for request: ${spec(target)}`, { field: 'version' });
     if (!served || served.state !== 'LOADING') {
+      entry.onDemand.delete(version);
       entry.onDemand.add(version);
       this.startLoad(entry, version, this.ctx.store.getModelVersion(entry.name, version));
+      this.evictOnDemand(entry);
     }
     throw new AtelierError('MODEL_NOT_READY', `${entry.name} version ${version} is loading; retry shortly`, { model: entry.name, version });
+  }
+
+  /** Unloads the least recently used on-demand versions past the cap (pinned and followed ones stay). */
+  private evictOnDemand(entry: ModelEntry): void {
+    const cap = this.options.maxOnDemand ?? 2;
+    if (entry.onDemand.size <= cap) return;
+    for (const version of [...entry.onDemand].slice(0, entry.onDemand.size - cap)) entry.onDemand.delete(version);
+    this.switchTo(entry, entry.labels);
   }
 
   /** Versions for TF Serving's model status: all held and recently retired, or the one a target names. */

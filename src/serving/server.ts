@@ -25,6 +25,8 @@ export interface ServerOptions {
   aliases?: string[];
   /** SQLite: how often to check the registry's change counter, in ms (default 200; 0: do not follow). PostgreSQL is notified. */
   pollMs?: number;
+  /** Versions per model loaded on demand kept at once, least recently used unloaded first (default 2). */
+  maxOnDemand?: number;
   batch?: Partial<BatchOptions>;
   /** Per-request limit, in ms (default 30000): past it the answer is 504. */
   timeoutMs?: number;
@@ -99,6 +101,7 @@ export async function buildServer(ctx: AtelierContext, options: ServerOptions = 
     models: options.models ?? options.preload ?? 'all',
     aliases: options.aliases,
     pollMs: options.pollMs,
+    maxOnDemand: options.maxOnDemand,
     batch: { ...DEFAULT_BATCH, ...options.batch },
     domainPolicy: policyOf(options.domainPolicy),
     metrics,

@@ -71,6 +71,7 @@ interface ServeFlags {
   logMaxMb: string;
   domainPolicy: string;
   pollMs: string;
+  maxOnDemand: string;
   logLevel: string;
 }
 
@@ -83,6 +84,7 @@ async function serverOptions(opts: ServeFlags): Promise<ServerOptions> {
     models: opts.models ? opts.models.split(',').map((m) => m.trim()).filter(Boolean) : 'all',
     aliases: opts.aliases.split(',').map((a) => a.trim()).filter(Boolean),
     pollMs: wholeNumber('--poll-ms', opts.pollMs),
+    maxOnDemand: wholeNumber('--max-on-demand', opts.maxOnDemand),
     batch: {
       maxBatch: wholeNumber('--batch-max', opts.batchMax, 1),
       waitUs: wholeNumber('--batch-wait-us', opts.batchWaitUs),
@@ -109,6 +111,7 @@ export function registerServe(program: Command): void {
     .option('--all', 'serve every registered model, and new ones as they are registered (the default)')
     .option('--aliases <names>', 'aliases whose versions are loaded ahead and followed when they move', 'production')
     .option('--workers <n>', 'server processes sharing the port', '1')
+    .option('--max-on-demand <n>', 'versions per model loaded on demand (by number, or an alias not followed) kept at once; the least recently used unloads first', '2')
     .option('--batch-max <rows>', 'most rows in one model call', '64')
     .option('--batch-wait-us <us>', 'longest a request waits for others to batch with, in microseconds (0: those that arrived in the same event-loop turn)', '0')
     .option('--queue-max <n>', 'requests waiting per model before answering 429', '1024')
