@@ -39,6 +39,16 @@ describe('models diff: metrics on the same rows', () => {
     assert.match(human.stdout, new RegExp(`metrics, both measured on the same ${shown.metrics.count} rows \\(housing@2, held-out split\\):`));
   });
 
+  test('train --data NAME@V retrains on another dataset version without editing the config', { timeout: 120_000 }, async () => {
+    const trained = await ok(['train', join(ROOT, 'examples', 'housing', 'linear.yaml'), '--data', 'housing@1']);
+    assert.equal(trained.dataset, 'housing@1'); // the config names `housing`, whose latest is housing@2
+    const shown = await ok(['models', 'show', `housing-linear@${trained.version}`]);
+    assert.equal(shown.dataset, 'housing@1');
+    const missing = await cli(['train', join(ROOT, 'examples', 'housing', 'linear.yaml'), '--data', 'housing@9'], { cwd: ws });
+    assert.equal(missing.code, 1);
+    assert.match(missing.stderr, /housing.*9/);
+  });
+
   test('--recorded compares the recorded metrics and says loudly that the rows differ', { timeout: 120_000 }, async () => {
     const diff = await ok(['models', 'diff', 'housing-linear@1', 'housing-linear@2', '--recorded']);
     assert.equal(diff.metricsOn.sameRows, false);

@@ -1,4 +1,5 @@
 import { readFileSync, existsSync } from 'node:fs';
+import { parseDocument } from 'yaml';
 import { z } from 'zod';
 import { AtelierError } from './errors.js';
 import { parseYamlText, yamlLineOf } from './yaml-lines.js';
@@ -325,6 +326,18 @@ function editDistance(a: string, b: string): number {
     previous = current;
   }
   return previous[b.length]!;
+}
+
+/** The config with its training data replaced (`train --data NAME[@V]`). */
+export function withDataset(config: ModelConfig, dataset: string | undefined): ModelConfig {
+  return dataset === undefined ? config : { ...config, data: { ...config.data, dataset } };
+}
+
+/** The same override on a config's YAML text (comments and layout kept), for a job that carries the text. */
+export function withDatasetText(text: string, dataset: string): string {
+  const doc = parseDocument(text);
+  doc.setIn(['data', 'dataset'], dataset);
+  return doc.toString();
 }
 
 export function loadModelConfig(file: string): ModelConfig {

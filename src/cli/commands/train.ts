@@ -1,6 +1,7 @@
 import { basename } from 'node:path';
 import type { Command } from 'commander';
-import { loadModelConfig } from '../../core/config.js';
+import { readFileSync } from 'node:fs';
+import { loadModelConfig, withDataset, withDatasetText } from '../../core/config.js';
 import { describeVerdict } from '../../evaluation/blessing.js';
 import { trainAndRegister, type TrainOutcome } from '../../jobs/kinds/train.js';
 import { checkFolds, type CrossValidation } from '../../training/cross-validate.js';
@@ -32,6 +33,7 @@ interface TrainFlags extends QueueFlags {
   schema?: string;
   allowAnomalies?: boolean;
   warmStart?: string;
+  data?: string;
 }
 
 export function registerTrain(program: Command): void {
@@ -44,16 +46,19 @@ export function registerTrain(program: Command): void {
     .option('--schema <file>', 'validate the data against this schema instead of the dataset\'s latest one')
     .option('--warm-start <model@version>', 'start from the weights of a registered model of the same family and shape')
     .option('--allow-anomalies', 'train even when the data has error anomalies against its schema (the run records it)')
+    .option('--data <dataset>', "train on this dataset version (NAME or NAME@V) instead of the config's data.dataset: retraining on new data needs no edit")
     .option(...QUEUE_FLAG)
     .option(...DETACH_FLAG)
     .action(
       action(async (io, file: string, opts: TrainFlags): Promise<CommandResult<unknown>> => {
-        const config = loadModelConfig(file);
+        const config = withDataset(loadModelConfig(file), opts.data);
+        // A queued job carries the config's text: the override goes into it.
+        const carried = () => (opts.data ? { file, text: withDatasetText(readFileSync(file, 'utf8'), opts.data) } : carry(file));
         if (opts.queue) {
           const started = performance.now();
           if (opts.cv !== undefined) {
             checkFolds(Number(opts.cv));
-            return submitAndFollow<CrossValidation>(io, opts, async () => ({ kind: 'cross-validation', title: `cross-validate ${config.name} (${basename(file)}, ${opts.cv} folds)`, payload: { config: carry(file), k: Number(opts.cv) } }), {
+            return submitAndFollow<CrossValidation>(io, opts, async () => ({ kind: 'cross-validation', title: `cross-validate ${config.name} (${basename(file)}, ${opts.cv} folds)`, payload: { config: carried(), k: Number(opts.cv) } }), {
               describe: (result) => describeCrossValidation(config, result, (performance.now() - started) / 1000),
             });
           }
@@ -63,7 +68,7 @@ export function registerTrain(program: Command): void {
             async () => ({
               kind: 'train',
               title: `train ${config.name} (${basename(file)})`,
-              payload: { config: carry(file), register: opts.register, ...(opts.schema ? { schema: carry(opts.schema) } : {}), warmStart: opts.warmStart, allowAnomalies: opts.allowAnomalies },
+              payload: { config: carried(), register: opts.register, ...(opts.schema ? { schema: carry(opts.schema) } : {}), warmStart: opts.warmStart, allowAnomalies: opts.allowAnomalies },
             }),
             { describe: describeTrainOutcome },
           );
