@@ -65,7 +65,7 @@ describe('model bundle', () => {
   });
 
   test('the run writes TensorBoard events: losses per epoch, weight histograms, final metrics', async () => {
-    const folder = runFolder(ctx, trained.run.id);
+    const folder = runFolder(ctx, trained.run);
     const files = readdirSync(folder).filter((f) => f.includes('tfevents'));
     assert.equal(files.length, 1);
     const events = readEvents(join(folder, files[0]!));

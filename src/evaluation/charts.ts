@@ -139,20 +139,38 @@ export function importanceSpec(importance: ImportanceResult): TopLevelSpec {
   };
 }
 
-/** The run's per-epoch (or per-iteration) losses, one line per series. */
-export function trainingSpec(points: MetricPoint[]): TopLevelSpec {
+/**
+ * The run's per-epoch (or per-iteration) losses, one line per series (`train_rmse`,
+ * `validation_rmse`), the y axis named by the loss they draw, and the kept epoch (the best one,
+ * when early stopping restored it) marked by a rule.
+ */
+export function trainingSpec(points: MetricPoint[], bestEpoch?: number | null): TopLevelSpec {
+  const losses = [...new Set(points.map((p) => p.key.replace(/^(train|validation)_/, '')))];
+  const curves = {
+    data: { values: points },
+    mark: { type: 'line' as const, point: points.length <= 30 },
+    encoding: {
+      x: { field: 'step', type: 'quantitative' as const, title: 'epoch / iteration' },
+      y: { field: 'value', type: 'quantitative' as const, title: `${losses.join(', ')} (loss)`, scale: { zero: false } },
+      color: { field: 'key', type: 'nominal' as const, title: null, legend: { orient: 'bottom' as const } },
+    },
+  };
+  if (bestEpoch === undefined || bestEpoch === null) return { $schema: SCHEMA, title: 'Training curves', ...SIZE, ...curves };
+  const kept = { values: [{ step: bestEpoch, label: `kept: epoch ${bestEpoch}` }] };
   return {
     $schema: SCHEMA,
     title: 'Training curves',
     ...SIZE,
-    data: { values: points },
-    mark: { type: 'line', point: points.length <= 30 },
-    encoding: {
-      x: { field: 'step', type: 'quantitative', title: 'epoch / iteration' },
-      y: { field: 'value', type: 'quantitative', title: 'loss', scale: { zero: false } },
-      color: { field: 'key', type: 'nominal', title: null, legend: { orient: 'bottom' } },
-    },
-  };
+    layer: [
+      curves,
+      { data: kept, mark: { type: 'rule', color: '#555', strokeDash: [4, 3] }, encoding: { x: { field: 'step', type: 'quantitative' } } },
+      {
+        data: kept,
+        mark: { type: 'text', align: 'left', dx: 4, dy: -4, baseline: 'bottom', color: '#555' },
+        encoding: { x: { field: 'step', type: 'quantitative' }, y: { value: 0 }, text: { field: 'label' } },
+      },
+    ],
+  } as TopLevelSpec;
 }
 
 /** The per-step series of a run's metrics (the final figures, logged once, are left out). */
@@ -170,6 +188,8 @@ export interface ChartInputs {
   importance?: ImportanceResult;
   /** The training run's metric points. */
   training?: MetricPoint[];
+  /** The epoch whose weights were kept (early stopping's best), marked on the curves. */
+  bestEpoch?: number | null;
 }
 
 /** The charts that fit the task, in reading order, rendered to SVG. */
@@ -187,7 +207,7 @@ export async function evaluationCharts(inputs: ChartInputs): Promise<Chart[]> {
   }
   if (inputs.importance && inputs.importance.features.length > 0) specs.push(['importance', importanceSpec(inputs.importance)]);
   const curves = curvePoints(inputs.training ?? []);
-  if (curves.length > 0) specs.push(['training', trainingSpec(curves)]);
+  if (curves.length > 0) specs.push(['training', trainingSpec(curves, inputs.bestEpoch)]);
   const charts: Chart[] = [];
   for (const [name, spec] of specs) charts.push({ name, title: String(spec.title), svg: await renderSvg(spec) });
   return charts;

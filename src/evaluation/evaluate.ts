@@ -174,7 +174,9 @@ export async function evaluateModel(ctx: AtelierContext, modelRef: string, optio
     };
     if (options.charts) {
       const training = run ? await ctx.store.getMetrics(run.id) : [];
-      result.charts = await evaluationCharts({ report: details, classes, predicted: outputs, actual: y, importance: importance ?? undefined, training });
+      const best = run?.params.bestEpoch;
+      const kept = typeof best === 'number' && typeof run?.params.epochsRun === 'number' && best < run.params.epochsRun ? best : null;
+      result.charts = await evaluationCharts({ report: details, classes, predicted: outputs, actual: y, importance: importance ?? undefined, training, bestEpoch: kept });
     }
     await ctx.store.appendEvent({
       kind: 'model.evaluated',

@@ -63,8 +63,9 @@ const METRIC_FLUSH_EVERY = 10;
 const HISTOGRAM_EVERY = 10;
 
 /** The run's own folder: TensorBoard event files and anything else the run writes. */
-export function runFolder(ctx: AtelierContext, runId: string): string {
-  return join(ctx.workspace.stateDir, 'runs', runId);
+/** A run's TensorBoard folder, `.atelier/runs/<model>/<run id>`: TensorBoard names the run by its model. */
+export function runFolder(ctx: AtelierContext, run: Pick<RunRecord, 'id' | 'model'>): string {
+  return join(ctx.workspace.stateDir, 'runs', run.model, run.id);
 }
 
 /**
@@ -144,7 +145,7 @@ async function trainRun(
   const warmStart = options.warmStart;
   try {
     // TensorBoard reads the run's folder: `tensorboard --logdir .atelier/runs`.
-    const events = await EventWriter.create(runFolder(ctx, run.id));
+    const events = await EventWriter.create(runFolder(ctx, run));
     stage('fit', `${config.model.family} on ${trainRows.length} rows, ${specs.length} features`);
     let pending: MetricPoint[] = [];
     let flushing: Promise<void> = Promise.resolve();
@@ -182,6 +183,7 @@ async function trainRun(
       actual: evaluated.y,
       importance,
       training: await ctx.store.getMetrics(run.id),
+      bestEpoch: summary.stoppedEarly ? summary.bestEpoch : null,
     });
 
     stage('bundle', 'writing the model bundle');
@@ -214,7 +216,7 @@ async function trainRun(
     // The run refers to its bundle (kept by gc even when no version is registered).
     const params = {
       ...run.params,
-      tensorboard: runFolder(ctx, run.id),
+      tensorboard: runFolder(ctx, run),
       epochsRun: summary.epochsRun,
       bestEpoch: summary.bestEpoch,
       parameters: model.parameterSummary(),

@@ -16,6 +16,9 @@ export function describeTrainOutcome(o: TrainOutcome): string {
     ...(o.epochs ? [`  epochs ${o.epochs.run}${o.epochs.stoppedEarly ? ` (stopped early; best ${o.epochs.best})` : ''}`] : []),
     `  held-out ${o.rows ? `${o.rows.eval} rows` : 'split'}: ${formatMetrics(o.metrics)}`,
     ...(o.bundle ? [`  bundle ${o.bundle}`] : []),
+    // Where the curves are: the report (held-out charts with the training curves) and TensorBoard.
+    ...(o.version !== null ? [`  curves  atelier evaluate ${o.model}@${o.version} --report report.html`] : []),
+    ...(o.tensorboard ? [`          tensorboard --logdir ${o.tensorboard}`] : []),
     ...(o.validation && o.validation.checks.length > 0 ? describeVerdict(o.validation).map((l) => `  ${l}`) : []),
   ].join('\n');
 }

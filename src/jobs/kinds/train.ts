@@ -39,6 +39,8 @@ export interface TrainOutcome {
   /** Where the bundle is kept: its path, or its s3:// URL. */
   bundleUrl: string | null;
   bundleHash: string | null;
+  /** The run's TensorBoard folder (on the machine that trained it). */
+  tensorboard: string | null;
   seconds: number;
   /** True when a retried job found the work done by an earlier attempt. */
   recovered?: boolean;
@@ -63,6 +65,7 @@ export function trainOutcome(
     bundle: result.bundleDir,
     bundleUrl,
     bundleHash: result.manifest.contentHash,
+    tensorboard: typeof result.run.params.tensorboard === 'string' ? result.run.params.tensorboard : null,
     seconds,
   };
 }
@@ -86,6 +89,7 @@ async function recoveredOutcome(ctx: AtelierContext, run: RunRecord, register: b
     bundle: version?.bundleUri ?? null,
     bundleUrl: version ? ctx.artifacts.locationOf(version.bundleUri) : null,
     bundleHash: version?.bundleHash ?? null,
+    tensorboard: typeof run.params.tensorboard === 'string' ? run.params.tensorboard : null,
     seconds: 0,
     recovered: true,
   };
