@@ -184,6 +184,14 @@ describe('a team: PostgreSQL store, S3 artifacts, three workers, two serving rep
     const slowVersions = (await ok(['models', 'versions', 'e2e-slow'])).versions as any[];
     assert.deepEqual(slowVersions.map((v) => v.runId), [retried.result.run]);
 
+    // docs/team.md, "The store URL": the same registry from the team folder and, with the
+    // environment's URLs, from a folder with nothing in it.
+    const listed = await ok(['models', 'list']);
+    assert.deepEqual(listed.models.map((m: any) => m.name).sort(), ['e2e', 'e2e-slow', 'houses']);
+    const elsewhere = await cli(['models', 'list', '--json'], { cwd: tempDir('atelier-machine-'), env: teamEnv });
+    assert.equal(elsewhere.code, 0, elsewhere.stderr);
+    assert.deepEqual(elsewhere.json, listed);
+
     const [pipeline, predict] = others.map((id) => byId.get(id)!);
     assert.equal(pipeline.result.status, 'succeeded');
     assert.equal(pipeline.result.model.name, 'houses');
