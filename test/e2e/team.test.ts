@@ -195,6 +195,7 @@ describe('a team: PostgreSQL store, S3 artifacts, three workers, two serving rep
     const [pipeline, predict] = others.map((id) => byId.get(id)!);
     assert.equal(pipeline.result.status, 'succeeded');
     assert.equal(pipeline.result.model.name, 'houses');
+    assert.equal((await ok(['models', 'versions', 'houses'])).versions.length, 1);
     assert.equal(predict.result.rows, 506);
     assert.equal(predict.result.version, 1);
 
