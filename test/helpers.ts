@@ -59,11 +59,11 @@ export function cli(args: string[], options: { cwd: string; env?: Record<string,
 }
 
 /** Starts a long-running command and resolves once its stdout holds one whole JSON document. */
-export function startCli(args: string[], options: { cwd: string }): Promise<{ child: ChildProcess; json: any; stopped: Promise<number> }> {
+export function startCli(args: string[], options: { cwd: string; env?: Record<string, string> }): Promise<{ child: ChildProcess; json: any; stopped: Promise<number> }> {
   return new Promise((done, fail) => {
     const child = spawn(process.execPath, [CLI, ...args], {
       cwd: options.cwd,
-      env: { ...process.env, ATELIER_WORKSPACE: '' },
+      env: { ...process.env, ATELIER_WORKSPACE: '', ...options.env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';
@@ -114,4 +114,39 @@ export async function withWorkspaceStore<T>(dir: string, work: (store: MetadataS
   } finally {
     await store.close();
   }
+}
+
+/** A long-running `atelier` command (a worker, a server) whose output is kept and can be waited on. */
+export interface LoggedProcess {
+  child: ChildProcess;
+  pid: number;
+  log: () => string;
+  waitFor(pattern: RegExp, timeoutMs?: number): Promise<void>;
+  exited: Promise<number>;
+}
+
+export function startLogged(args: string[], options: { cwd: string; env?: Record<string, string> }): LoggedProcess {
+  const child = spawn(process.execPath, [CLI, ...args], {
+    cwd: options.cwd,
+    env: { ...process.env, ATELIER_WORKSPACE: '', ...options.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout!.on('data', (d) => (out += d));
+  child.stderr!.on('data', (d) => (out += d));
+  const exited = new Promise<number>((resolve) => child.on('close', (code) => resolve(code ?? -1)));
+  return {
+    child,
+    pid: child.pid!,
+    log: () => out,
+    exited,
+    async waitFor(pattern, timeoutMs = 60_000) {
+      const until = Date.now() + timeoutMs;
+      while (!pattern.test(out)) {
+        if (Date.now() > until) throw new Error(`atelier ${args[0]} never printed ${pattern}; it printed:\n${out}`);
+        if (child.exitCode !== null) throw new Error(`atelier ${args[0]} exited (${child.exitCode}) before printing ${pattern}:\n${out}`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    },
+  };
 }

@@ -238,3 +238,14 @@ describe('thread budget', () => {
     }
   });
 });
+
+describe('opening the team queue', () => {
+  test('processes opening a fresh queue at once all succeed: the queues are created one process at a time', { timeout: 120_000 }, async (t) => {
+    if (!pg) return t.skip('PostgreSQL is not installed here (no /usr/lib/postgresql/N/bin, no ATELIER_TEST_PG_URL)');
+    // Three workers started together on a fresh database deadlocked in pg-boss's create_queue.
+    const url = await pg.newDatabase();
+    const opened = await Promise.allSettled(Array.from({ length: 6 }, () => PgJobQueue.open(url)));
+    for (const o of opened) if (o.status === 'fulfilled') await o.value.close();
+    assert.deepEqual(opened.filter((o) => o.status === 'rejected').map((o) => String((o as PromiseRejectedResult).reason)), []);
+  });
+});

@@ -86,3 +86,51 @@ export async function request(
   }
   return { status: response.status, body: parsed, text, headers: response.headers };
 }
+
+/**
+ * Clients spread over `urls` call `model`'s v2 infer route without pause while `promote` moves its
+ * alias from version `from` to `to`; resolves once every replica has answered `to` many times in a
+ * row, and fails on any failed request. Generous timeouts: this only fails on a hang; how fast
+ * replicas follow is measured by bench/store.ts.
+ */
+export async function replicasFollow(urls: string[], options: { model: string; body: unknown; from: string; to: string; promote: () => Promise<void> }): Promise<void> {
+  const failures: string[] = [];
+  const answers: string[][] = urls.map(() => []);
+  let stop = false;
+  const client = async (i: number) => {
+    const server = i % urls.length;
+    while (!stop) {
+      try {
+        const answer = await request(`${urls[server]}/v2/models/${options.model}/infer`, { body: options.body });
+        if (answer.status !== 200) failures.push(`${answer.status} ${answer.text}`);
+        else answers[server]!.push(answer.body.model_version);
+      } catch (error) {
+        failures.push(String(error));
+      }
+    }
+  };
+  const clients = Array.from({ length: 8 }, (_v, i) => client(i));
+  const trailing = (list: string[], version: string) => {
+    let n = 0;
+    for (let i = list.length - 1; i >= 0 && list[i] === version; i--) n++;
+    return n;
+  };
+  const waitFor = async (condition: () => boolean, what: string) => {
+    const deadline = Date.now() + 60_000;
+    while (!condition()) {
+      if (failures.length > 0) throw new Error(`${failures.length} failed requests while waiting for ${what}, the first: ${failures[0]}`);
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  };
+  try {
+    await waitFor(() => answers.every((a) => a.length >= 20), 'every replica to answer');
+    assert.deepEqual(answers.map((a) => a[0]), urls.map(() => options.from));
+    await options.promote();
+    await waitFor(() => answers.every((a) => trailing(a, options.to) >= 50), `every replica to answer with version ${options.to}`);
+  } finally {
+    stop = true;
+    await Promise.all(clients);
+  }
+  assert.deepEqual(failures, [], `${failures.length} failed requests`);
+}

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { after, before, describe, test } from 'node:test';
-import { CLI, cli, freePort, HOUSING, ROOT, tempDir, type CliResult } from './helpers.js';
+import { cli, freePort, HOUSING, ROOT, startLogged, tempDir, type CliResult, type LoggedProcess } from './helpers.js';
 import { startPostgres, type TestPostgres } from './services/postgres.js';
 
 /**
@@ -29,39 +29,12 @@ model: { family: dnn, hidden_units: [64, 32], activation: relu }
 training: { epochs: 4000, batch_size: 32, optimizer: adam, learning_rate: 0.003, seed: 42 }
 `;
 
-interface Worker {
-  child: ChildProcess;
-  pid: number;
-  log: () => string;
-  waitFor(pattern: RegExp, timeoutMs?: number): Promise<void>;
-  exited: Promise<number>;
-}
+type Worker = LoggedProcess;
 
 function startWorker(args: string[], options: { cwd?: string; env?: Record<string, string> } = {}): Worker {
-  const child = spawn(process.execPath, [CLI, 'worker', '--lease', '3', ...args], {
-    cwd: options.cwd ?? dir,
-    env: { ...process.env, ATELIER_WORKSPACE: '', ...env, ...options.env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  workers.push(child);
-  let out = '';
-  child.stdout!.on('data', (d) => (out += d));
-  child.stderr!.on('data', (d) => (out += d));
-  const exited = new Promise<number>((resolve) => child.on('close', (code) => resolve(code ?? -1)));
-  return {
-    child,
-    pid: child.pid!,
-    log: () => out,
-    exited,
-    async waitFor(pattern, timeoutMs = 60_000) {
-      const until = Date.now() + timeoutMs;
-      while (!pattern.test(out)) {
-        if (Date.now() > until) throw new Error(`worker never printed ${pattern}; it printed:\n${out}`);
-        if (child.exitCode !== null) throw new Error(`worker exited (${child.exitCode}) before printing ${pattern}:\n${out}`);
-        await new Promise((r) => setTimeout(r, 100));
-      }
-    },
-  };
+  const worker = startLogged(['worker', '--lease', '3', ...args], { cwd: options.cwd ?? dir, env: { ...env, ...options.env } });
+  workers.push(worker.child);
+  return worker;
 }
 
 const run = (args: string[], options: { cwd?: string; env?: Record<string, string> } = {}): Promise<CliResult> => cli(args, { cwd: options.cwd ?? dir, env: { ...env, ...options.env } });

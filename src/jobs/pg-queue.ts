@@ -133,21 +133,27 @@ export class PgJobQueue implements JobQueue {
     try {
       await boss.start();
       const client = await pool.connect();
+      let broken = false;
       try {
+        // One process at a time installs our tables and creates the queues: pg-boss's create_queue
+        // attaches a partition to pgboss.job, and two processes doing that at once deadlock (three
+        // workers started together on a fresh database did). A session lock, since createQueue
+        // runs on pg-boss's own connections; it goes away with the connection if we cannot unlock.
+        await client.query("SELECT pg_advisory_lock(hashtext('atelier_jobs'))");
         await client.query('BEGIN');
-        await client.query("SELECT pg_advisory_xact_lock(hashtext('atelier_jobs'))");
         await client.query(SCHEMA_SQL);
         await client.query('COMMIT');
+        for (const kind of JOB_KINDS) {
+          if (!(await boss.getQueue(queueName(kind)))) {
+            await boss.createQueue(queueName(kind), { name: queueName(kind), retryLimit: DEFAULT_RETRY_LIMIT, retryDelay: DEFAULT_RETRY_DELAY_SECONDS, expireInSeconds: DEFAULT_LEASE_SECONDS });
+          }
+        }
+        await client.query("SELECT pg_advisory_unlock(hashtext('atelier_jobs'))");
       } catch (error) {
-        await client.query('ROLLBACK').catch(() => {});
+        broken = true;
         throw error;
       } finally {
-        client.release();
-      }
-      for (const kind of JOB_KINDS) {
-        if (!(await boss.getQueue(queueName(kind)))) {
-          await boss.createQueue(queueName(kind), { name: queueName(kind), retryLimit: DEFAULT_RETRY_LIMIT, retryDelay: DEFAULT_RETRY_DELAY_SECONDS, expireInSeconds: DEFAULT_LEASE_SECONDS });
-        }
+        client.release(broken);
       }
     } catch (error) {
       await boss.stop({ graceful: false, wait: false }).catch(() => {});
