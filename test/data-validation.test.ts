@@ -253,7 +253,9 @@ describe('schema, validation, drift', () => {
     test('statistics of served traffic (no label) compared with training: skew', async () => {
       const serving = await statsOf(`SELECT * EXCLUDE (MEDV) FROM (${BASE}) WHERE rn < 300`);
       const anomalies = validateStatistics(serving, schema, { environment: 'SERVING', skewAgainst: base });
-      for (const a of anomalies) assert.equal(a.kind, 'skew');
+      // The first 300 rows (ordered by town) are a skewed sample: there are anomalies, and all are skew.
+      assert.ok(anomalies.length > 0, 'the sample is skewed');
+      assert.deepEqual([...new Set(anomalies.map((a) => a.kind))], ['skew']);
       writeFileSync(join(dir, 'anomalies.json'), JSON.stringify(anomalies));
     });
   });

@@ -86,7 +86,7 @@ describe('serving: metrics, prediction log, security, limits, workers', () => {
     assert.equal(imported.code, 0, imported.stderr);
     const all = await cli(['data', 'import', join(dir, 'toy'), '--name', 'served-all', '--json'], { cwd: ws });
     assert.equal(all.code, 0, all.stderr);
-    assert.equal(all.json.rows ?? all.json.rowCount ?? all.json.version?.rowCount, 12, JSON.stringify(all.json));
+    assert.equal(all.json.rowCount, 12, JSON.stringify(all.json));
   });
 
   test('sampling: --log-sample keeps about that fraction of requests', async () => {

@@ -5,9 +5,11 @@ import { AtelierError } from './errors.js';
 import { parseYamlText, yamlLineOf } from './yaml-lines.js';
 
 /**
- * The model config: one YAML file that says what to train on what.
- * Every hyper-parameter is declared here once, with its default and description; validation,
- * the exported JSON Schema (schemas/model-config.json) and the docs come from this declaration.
+ * The model config: one YAML file that says what to train on what. Its fields, their types and
+ * descriptions are declared here, and validation, the exported JSON Schema
+ * (schemas/model-config.json) and the docs table come from this declaration. The defaults and
+ * bounds of the families' hyper-parameters are not all here: they live with each family
+ * (src/models/<family>/params.ts) until each family owns one declaration (the tuning issue).
  */
 
 const dnnModel = z.strictObject({
