@@ -1,3 +1,4 @@
+import type { Page, PageRequest } from '../store/types.js';
 /**
  * Jobs: work that a worker runs for someone else (a training, a batch prediction...). The kinds,
  * states and the JobQueue interface are declared here once; the embedded pool (local-pool.ts) and
@@ -16,15 +17,8 @@ export const JOB_STATES = ['created', 'retry', 'active', 'completed', 'cancelled
 export type JobState = (typeof JOB_STATES)[number];
 export const FINAL_STATES: readonly JobState[] = ['completed', 'cancelled', 'failed'];
 
-/** The agreed pagination shapes (the store declares the same in src/store/types.ts). */
-export interface PageRequest {
-  limit?: number;
-  cursor?: string;
-}
-export interface Page<T> {
-  items: T[];
-  next: string | null;
-}
+/** Pagination is the store's (src/store/types.ts), declared once. */
+export type { Page, PageRequest };
 
 /** How a failed attempt is described: an Atelier error code when there is one, else INTERNAL. */
 export interface JobError {

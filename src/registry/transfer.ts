@@ -1,3 +1,4 @@
+import { NAME_PATTERN } from '../core/config.js';
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
@@ -20,7 +21,6 @@ export const EXPORT_FORMAT = 'atelier.export/1';
 /** The archive's own manifest, next to the `bundle/` folder. */
 export const EXPORT_MANIFEST = 'atelier-export.json';
 const BUNDLE_PREFIX = 'bundle/';
-const NAME_PATTERN = /^[A-Za-z][A-Za-z0-9_.-]*$/;
 
 export interface ExportManifest {
   format: typeof EXPORT_FORMAT;
