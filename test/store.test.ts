@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import Database from 'better-sqlite3';
-import { Kysely, Migrator, SqliteDialect } from 'kysely';
+import { Kysely, Migrator, SqliteDialect } from '#kysely';
 import { migrationProvider } from '../src/store/migrations.js';
 import { openSqliteStore } from '../src/store/open.js';
 import { describeMetadataStore } from './store-contract.js';

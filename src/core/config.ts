@@ -1,6 +1,6 @@
 import { readFileSync, existsSync } from 'node:fs';
-import { parseDocument } from 'yaml';
-import { z } from 'zod';
+import { parseDocument } from '#yaml';
+import { z } from '#zod';
 import { AtelierError } from './errors.js';
 import { parseYamlText, yamlLineOf } from './yaml-lines.js';
 

@@ -1,8 +1,8 @@
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { parse, stringify } from 'yaml';
-import { z } from 'zod';
+import { parse, stringify } from '#yaml';
+import { z } from '#zod';
 import { AtelierError } from './errors.js';
 import { writeFileAtomic } from './files.js';
 

@@ -1,4 +1,4 @@
-import { LineCounter, parseDocument } from 'yaml';
+import { LineCounter, parseDocument } from '#yaml';
 import { AtelierError } from './errors.js';
 
 /** Where in a YAML text a field path points (the nearest node that exists), for error messages. */

@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { Document, isMap, isScalar, isSeq, visit } from 'yaml';
-import { z } from 'zod';
+import { Document, isMap, isScalar, isSeq, visit } from '#yaml';
+import { z } from '#zod';
 import { AtelierError } from '../core/errors.js';
 import { DEFAULT_INFINITY_NORM, DEFAULT_JENSEN_SHANNON } from './drift.js';
 import type { DatasetStatistics } from './statistics.js';

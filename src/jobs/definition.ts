@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import type { z } from '#zod';
 import type { AtelierContext } from '../store/context.js';
 import type { JobKind } from './types.js';
 

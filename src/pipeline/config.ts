@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { z } from 'zod';
+import { z } from '#zod';
 import { AtelierError } from '../core/errors.js';
 import { parseYamlText, yamlLineOf } from '../core/yaml-lines.js';
 

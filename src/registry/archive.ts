@@ -13,7 +13,7 @@ import { closeSync, createReadStream, createWriteStream, mkdirSync, openSync, re
 import { dirname, join } from 'node:path';
 import { Transform } from 'node:stream';
 import { createGunzip } from 'node:zlib';
-import { Parser, type ReadEntry } from 'tar';
+import type { ReadEntry } from 'tar';
 import { relativePathProblem } from '../core/safe-paths.js';
 
 const BLOCK = 512;
@@ -154,6 +154,8 @@ const entryPath = (entry: ReadEntry) => entry.path.replace(/^(\.\/)+/, '');
  */
 export async function extractArchive(archive: string, dest: string, options: ExtractOptions = {}): Promise<ExtractedArchive> {
   const limits: ArchiveLimits = { maxBytes: ARCHIVE_MAX_BYTES, maxEntries: ARCHIVE_MAX_ENTRIES, ...options.limits };
+  // Loaded here, not at the top: every registry command imports this module, few read archives.
+  const { Parser } = await import('tar');
   const place = options.place ?? ((path: string) => path);
   const result: ExtractedArchive = { files: [], memory: new Map(), bytes: 0 };
   const written = new Set<string>();

@@ -1,4 +1,4 @@
-import { Migrator, sql, type Kysely, type SqlBool, type Transaction } from 'kysely';
+import { Migrator, sql, type Kysely, type SqlBool, type Transaction } from '#kysely';
 import { AtelierError, isAtelierError } from '../core/errors.js';
 import { currentUser, nowIso } from '../core/identity.js';
 import type { MetadataStore } from './metadata-store.js';

@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
-import { Kysely, PostgresDialect, type PostgresPool, type PostgresPoolClient } from 'kysely';
+import { Kysely, PostgresDialect, type PostgresPool, type PostgresPoolClient } from '#kysely';
 import type { Pool } from 'pg';
 import { AtelierError } from '../core/errors.js';
 import { redactUrl } from '../core/workspace.js';

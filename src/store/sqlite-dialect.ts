@@ -6,7 +6,7 @@ import {
   type Driver,
   type QueryResult,
   type SqliteDialectConfig,
-} from 'kysely';
+} from '#kysely';
 import { AtelierError } from '../core/errors.js';
 
 /** How long a write waits for SQLite's write lock (busy_timeout) before the transaction is tried again. */

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import { z } from '#zod';
 import { parseModelConfig } from '../../core/config.js';
 import { crossValidate, type CrossValidation } from '../../training/cross-validate.js';
 import type { JobDefinition } from '../definition.js';

@@ -1,5 +1,5 @@
 import { writeFileSync } from 'node:fs';
-import { z } from 'zod';
+import { z } from '#zod';
 import { evaluateModel, type EvaluationResult } from '../../evaluation/evaluate.js';
 import { evaluationPage } from '../../evaluation/report.js';
 import type { JobDefinition } from '../definition.js';

@@ -1,6 +1,6 @@
 import { copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { z } from 'zod';
+import { z } from '#zod';
 import { resolveSource } from '../../data/sources.js';
 import { loadPipeline, parsePipeline } from '../../pipeline/config.js';
 import { runPipeline, type PipelineRunResult } from '../../pipeline/runner.js';

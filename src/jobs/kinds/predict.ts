@@ -1,6 +1,6 @@
 import { extname } from 'node:path';
 import { statSync } from 'node:fs';
-import { z } from 'zod';
+import { z } from '#zod';
 import { loadBundle } from '../../bundle/load.js';
 import { bundleDir } from '../../registry/models.js';
 import { predictFile } from '../../serving/batch.js';

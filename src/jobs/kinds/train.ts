@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import { z } from '#zod';
 import { parseModelConfig, type ModelConfig } from '../../core/config.js';
 import type { Verdict } from '../../evaluation/blessing.js';
 import { validateModelVersion } from '../../evaluation/blessing.js';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import { z } from '#zod';
 import { parseModelConfig } from '../../core/config.js';
 import { train } from '../../training/train.js';
 import { finalMetrics, priorAttempt } from '../attempts.js';

@@ -4,8 +4,8 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { after, before, describe, test } from 'node:test';
-import { cli, freePort, HOUSING, ROOT, startLogged, tempDir, type CliResult, type LoggedProcess } from './helpers.js';
-import { startPostgres, type TestPostgres } from './services/postgres.js';
+import { cli, freePort, HOUSING, ROOT, startLogged, tempDir, type CliResult, type LoggedProcess } from '../helpers.js';
+import { startPostgres, type TestPostgres } from '../services/postgres.js';
 
 /**
  * `atelier worker`, `--queue` and `atelier jobs` through the CLI, with real worker processes on a

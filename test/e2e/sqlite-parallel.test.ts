@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, describe, test } from 'node:test';
-import { ERROR_CODES } from '../src/core/errors.js';
-import { HOUSING, ROOT, cli, tempDir, type CliResult } from './helpers.js';
+import { ERROR_CODES } from '../../src/core/errors.js';
+import { HOUSING, ROOT, cli, tempDir, type CliResult } from '../helpers.js';
 
 /**
  * Many commands at once on one SQLite workspace: each succeeds, or fails with the documented,

@@ -4,13 +4,13 @@ import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { findWorkspace } from '../src/core/workspace.js';
-import { openArtifactStore } from '../src/store/open-artifacts.js';
-import type { MetadataStore } from '../src/store/metadata-store.js';
-import { openStore } from '../src/store/open.js';
-import type { RunRecord } from '../src/store/types.js';
-import { CLI, HOUSING, ROOT, cli, tempDir, withWorkspaceStore } from './helpers.js';
-import { startPostgres, type TestPostgres } from './services/postgres.js';
+import { findWorkspace } from '../../src/core/workspace.js';
+import { openArtifactStore } from '../../src/store/open-artifacts.js';
+import type { MetadataStore } from '../../src/store/metadata-store.js';
+import { openStore } from '../../src/store/open.js';
+import type { RunRecord } from '../../src/store/types.js';
+import { CLI, HOUSING, ROOT, cli, tempDir, withWorkspaceStore } from '../helpers.js';
+import { startPostgres, type TestPostgres } from '../services/postgres.js';
 
 /** The housing DNN with epochs enough to still be training when the signal comes, and no early stop. */
 function longConfig(dir: string): string {

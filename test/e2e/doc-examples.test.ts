@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { cpSync, readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { test } from 'node:test';
-import { cli, ROOT, startCli, tempDir } from './helpers.js';
+import { cli, ROOT, startCli, tempDir } from '../helpers.js';
 
 /**
  * Runs the worked examples of docs/ and the README: every ```sh block after an `<!-- example -->` line. Each page

@@ -4,7 +4,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFile
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, test } from 'node:test';
-import { CLI, cli, freePort, HOUSING, ROOT, startCli, tempDir } from './helpers.js';
+import { CLI, cli, freePort, HOUSING, ROOT, startCli, tempDir } from '../helpers.js';
 
 /**
  * Continuous training end to end, as a user runs it: a watched folder receives three deliveries
