@@ -1,7 +1,13 @@
 import type * as TF from '@tensorflow/tfjs';
 import { AtelierError } from '../core/errors.js';
 import { loadLayersModel } from './dnn/files.js';
-import type { EpochReport, Task } from './family.js';
+import type { EarlyStopping, EpochReport, Task } from './family.js';
+
+/**
+ * Networks stop early by default (the config's `training.early_stopping` left out): on small data
+ * a net fitted for all its epochs overfits, so the best epoch on a slice of the training rows is kept.
+ */
+export const NETWORK_EARLY_STOPPING: EarlyStopping = { patience: 20, validation: 0.2 };
 
 /** Regression labels are standardised for training (stable gradients); classifiers keep 0/1. */
 export function targetScale(task: Task, y: Float64Array): { mean: number; std: number } {

@@ -3,7 +3,7 @@
  * build:wasm` into dist/wasm/dense-train.wasm. This module finds and compiles it once per thread
  * and instantiates it on a given memory; it does nothing at import time.
  */
-import { wasmModule } from '../wasm-module.js';
+import { relaxedSimd, wasmModule } from '../wasm-module.js';
 
 /** What the kernel exports; addresses are byte offsets into its (imported) memory. */
 export interface DenseKernel {
@@ -21,9 +21,12 @@ export interface DenseKernel {
 /** Slots of the Int32Array that the trainer and its worker meet on. */
 export const CONTROL = { seq: 0, done: 1, failed: 2, command: 3, run: 1, exit: 2, size: 4 } as const;
 
-/** The compiled kernel module (compiled on first use; a Module can be posted to a worker). */
+/**
+ * The compiled kernel module (compiled on first use; a Module can be posted to a worker): the
+ * fused multiply-add build where relaxed SIMD is available, else the plain SIMD one.
+ */
 export function denseKernelModule(): WebAssembly.Module {
-  return wasmModule('dense-train', 'the dense training kernel');
+  return relaxedSimd() ? wasmModule('dense-train-fma', 'the dense training kernel (fused multiply-add)') : wasmModule('dense-train', 'the dense training kernel');
 }
 
 /** An instance of the kernel working on `memory` (shared: several instances, one per thread, may use it). */

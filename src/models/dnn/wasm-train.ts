@@ -1,7 +1,7 @@
 /**
- * The dense fast path on our own wasm SIMD kernel (wasm/dense-train.ts): plain dense regression
- * nets (relu or linear hidden layers, linear output, MSE, Adam), the cases fastPathUnsupported
- * accepts. Weights, Adam moments, activations and gradients live in one WebAssembly.Memory; a step
+ * The dense fast path on our own wasm SIMD kernel (wasm/dense-train.ts): plain dense nets (relu
+ * or linear hidden layers; a linear output with MSE, or a sigmoid or softmax output with
+ * cross-entropy; Adam), the cases fastPathUnsupported accepts. Weights, Adam moments, activations and gradients live in one WebAssembly.Memory; a step
  * is one call into wasm (or, on two threads, one call on each thread plus the update), with no
  * TF.js kernel and no per-op round trip.
  *
@@ -16,9 +16,9 @@
  */
 import type * as TF from '@tensorflow/tfjs';
 import type { Worker } from 'node:worker_threads';
-import { readDenseLayers, writeDenseLayers, type FastTrainOptions } from './fast-train.js';
+import { denseHead, readDenseLayers, writeDenseLayers, type FastTrainOptions } from './fast-train.js';
 import { CONTROL, denseKernelModule, instantiateDenseKernel, kernelMemory, type DenseKernel } from './wasm-kernel.js';
-import { firstLaneRows, kernelLayout, LANE, NET, pad4, writeTables, writeWeights, type KernelLayout, type LaneLayout } from './wasm-layout.js';
+import { firstLaneRows, HEAD, kernelLayout, LANE, NET, pad4, writeTables, writeWeights, type KernelLayout, type LaneLayout } from './wasm-layout.js';
 import { startKernelWorker, type KernelWorkerData } from './wasm-worker.js';
 
 export interface WasmTrainOptions extends Omit<FastTrainOptions, 'elementwise'> {
@@ -67,6 +67,8 @@ export class WasmDenseTrainer {
   private rate: number;
   /** Units of the last layer. */
   readonly outputs: number;
+  /** The output activation, whose loss the kernel takes: mean squared error (linear) or cross-entropy. */
+  private readonly crossEntropy: boolean;
   private readonly maxBatch: number;
 
   private constructor(
@@ -78,6 +80,8 @@ export class WasmDenseTrainer {
     const data = options.data;
     this.source = data && data.x.length * 4 <= DATA_IN_KERNEL_MAX_BYTES ? data : undefined;
     this.outputs = layers[layers.length - 1]!.units;
+    const head = denseHead(network);
+    this.crossEntropy = head !== 'linear';
     this.layout = kernelLayout(layers, options.maxBatch, this.source ? this.source.y.length / this.outputs : 0);
     this.maxBatch = options.maxBatch;
     // A worker's instance uses the same memory.
@@ -88,6 +92,7 @@ export class WasmDenseTrainer {
     this.f64 = new Float64Array(buffer);
     this.u32 = new Uint32Array(buffer);
     writeTables(buffer, this.layout);
+    this.i32[(this.layout.net + NET.head) >> 2] = HEAD[head];
     if (this.source) this.copyData(this.source);
     const net = this.layout.net;
     const beta1 = options.beta1 ?? 0.9;
@@ -147,8 +152,9 @@ export class WasmDenseTrainer {
   }
 
   /**
-   * One Adam step on a batch: `xs` row-major [size, inputs], `ys` [size, outputs] (already
-   * scaled). Returns the batch's mean squared error before the step (what trainOnBatch returns).
+   * One Adam step on a batch: `xs` row-major [size, inputs], `ys` [size, outputs] (regression:
+   * scaled labels; binary: 0 or 1; multiclass: one-hot). Returns the batch's loss before the step
+   * (mean squared error or cross-entropy, what trainOnBatch returns).
    */
   step(xs: Float32Array, ys: Float32Array, size: number): number {
     return this.stepRows({ x: xs, y: ys, start: 0, size });
@@ -163,7 +169,7 @@ export class WasmDenseTrainer {
     const { layout, kernel } = this;
     this.checkSize(batch.size);
     const first = firstLaneRows(batch.size);
-    const scale = 2 / (batch.size * this.outputs);
+    const scale = this.lossScale(batch.size);
     let squared: number;
     if (!this.worker) {
       this.fillLane(layout.lanes[0], batch, 0, first, scale);
@@ -187,7 +193,17 @@ export class WasmDenseTrainer {
       kernel.update(layout.net);
       squared = mine + this.f64[(layout.lanes[1].table + LANE.squared) >> 3]!;
     }
-    return squared / (batch.size * this.outputs);
+    return this.meanLoss(squared, batch.size);
+  }
+
+  /** d(loss)/d(output) per unit of error: the mean over rows and outputs (MSE) or over rows (cross-entropy). */
+  private lossScale(size: number): number {
+    return this.crossEntropy ? 1 / size : 2 / (size * this.outputs);
+  }
+
+  /** The batch's loss (what trainOnBatch returns) from the lanes' summed loss. */
+  private meanLoss(summed: number, size: number): number {
+    return this.crossEntropy ? summed / size : summed / (size * this.outputs);
   }
 
   /**
@@ -199,8 +215,8 @@ export class WasmDenseTrainer {
     this.checkSize(size);
     const batch = { x: xs, y: ys, start: 0, size };
     const first = firstLaneRows(size);
-    this.fillLane(layout.lanes[0], batch, 0, first, 2 / (size * this.outputs));
-    this.fillLane(layout.lanes[1], batch, first, size - first, 2 / (size * this.outputs));
+    this.fillLane(layout.lanes[0], batch, 0, first, this.lossScale(size));
+    this.fillLane(layout.lanes[1], batch, first, size - first, this.lossScale(size));
     const squared = kernel.gradient(layout.net, layout.lanes[0].table) + kernel.gradient(layout.net, layout.lanes[1].table);
     const [g0, g1] = layout.lanes.map((lane) => lane.grad >> 2) as [number, number];
     const sum = (offset: number, i: number) => Math.fround(f32[g0 + (offset >> 2) + i]! + f32[g1 + (offset >> 2) + i]!);
@@ -209,7 +225,7 @@ export class WasmDenseTrainer {
       for (let r = 0; r < l.inputs; r++) for (let c = 0; c < l.units; c++) kernelGrad[r * l.units + c] = sum(l.wOffset, r * l.n + c);
       return { kernel: kernelGrad, bias: Float32Array.from({ length: l.units }, (_v, c) => sum(l.bOffset, c)) };
     });
-    return { loss: squared / (size * this.outputs), layers };
+    return { loss: this.meanLoss(squared, size), layers };
   }
 
   /** The lanes hold half of maxBatch rows each: a larger batch would write past them. */
