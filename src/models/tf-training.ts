@@ -12,11 +12,12 @@ export const NETWORK_EARLY_STOPPING: EarlyStopping = { patience: 20, validation:
 /** Regression labels are standardised for training (stable gradients); classifiers keep 0/1. */
 export function targetScale(task: Task, y: Float64Array): { mean: number; std: number } {
   if (task !== 'regression') return { mean: 0, std: 1 };
+  // Indexed loops: for-of over a typed array goes through its iterator (tens of ms for 800k labels).
   let mean = 0;
-  for (const v of y) mean += v;
+  for (let i = 0; i < y.length; i++) mean += y[i]!;
   mean /= y.length;
   let variance = 0;
-  for (const v of y) variance += (v - mean) ** 2;
+  for (let i = 0; i < y.length; i++) variance += (y[i]! - mean) ** 2;
   return { mean, std: Math.sqrt(variance / y.length) || 1 };
 }
 

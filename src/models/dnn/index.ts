@@ -133,11 +133,11 @@ function batchOf(x: Matrix, y: Float64Array, order: Uint32Array, start: number, 
  * binary's 0 or 1, multiclass's one-hot (the targets batchOf gives TF.js).
  */
 function kernelLabels(y: Float64Array, target: TargetScale, head: HeadInfo): Float32Array {
-  if (head.task === 'regression') return Float32Array.from(y, (v) => (v - target.mean) / target.std);
-  if (head.task === 'binary') return Float32Array.from(y);
-  const oneHot = new Float32Array(y.length * head.outputs);
-  for (let i = 0; i < y.length; i++) oneHot[i * head.outputs + y[i]!] = 1;
-  return oneHot;
+  // Plain loops: Float32Array.from with a mapping function took 0.5 s for 400k labels.
+  const labels = new Float32Array(y.length * (head.task === 'multiclass' ? head.outputs : 1));
+  if (head.task === 'multiclass') for (let i = 0; i < y.length; i++) labels[i * head.outputs + y[i]!] = 1;
+  else for (let i = 0; i < y.length; i++) labels[i] = (y[i]! - target.mean) / target.std;
+  return labels;
 }
 
 /** Below this many training rows a second thread is not worth starting (default thread count). */
@@ -183,6 +183,7 @@ export const dnnFamily: ModelFamily<DnnModelConfig> = {
           threads: kernelThreads(input.params.threads ?? input.training.threads, train.x.rows, training.batchSize),
           maxBatch: Math.min(training.batchSize, train.x.rows),
           data: { x: train.x.data, y: scaledLabels },
+          deferCopy: true,
         })
       : undefined;
     const model = new DnnModel(tf, network, target, head);
@@ -201,6 +202,8 @@ export const dnnFamily: ModelFamily<DnnModelConfig> = {
         const rate = scheduledRate(training.learningRate, epoch, training.epochs, training.schedule, training.decayRate);
         if (fast) fast.learningRate = rate;
         else setLearningRate(optimizer, rate);
+        // The first epoch gathers rows in JavaScript; a second one repays copying the set into the kernel.
+        if (epoch === 2) fast?.copyData();
         const order = shuffledIndices(train.x.rows, random);
         let squared = 0;
         for (let start = 0; start < order.length; start += training.batchSize) {

@@ -35,10 +35,32 @@ export function instantiateDenseKernel(module: WebAssembly.Module, memory: WebAs
 }
 
 /**
- * A memory of at least `bytes` for the kernel, never grown. Shared: the kernel is built for
- * threads, so it imports a shared memory even where one thread uses it.
+ * The memory of the last closed trainer, kept for the next (cross-validation folds, repeated
+ * fits): on this project's VMs writing fresh memory the first time costs about 5 ms per MB (page
+ * faults), as much as training on it for an epoch; memory written before costs a memset.
  */
-export function kernelMemory(bytes: number): WebAssembly.Memory {
+let spare: WebAssembly.Memory | undefined;
+/** The largest memory kept for reuse. */
+const SPARE_MAX_BYTES = 512 << 20;
+
+/**
+ * A memory of at least `bytes` for the kernel, never grown, zero up to `clean` (the rest is the
+ * caller's to write): the spare one when it is large enough, else a new one (all zero). Shared:
+ * the kernel is built for threads, so it imports a shared memory even where one thread uses it.
+ */
+export function kernelMemory(bytes: number, clean = bytes): WebAssembly.Memory {
   const pages = Math.ceil(bytes / 65536);
+  if (spare && spare.buffer.byteLength >= pages * 65536) {
+    const memory = spare;
+    spare = undefined;
+    new Uint8Array(memory.buffer, 0, clean).fill(0);
+    return memory;
+  }
   return new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true });
+}
+
+/** Gives back a memory no thread uses any more, for kernelMemory to reuse (the larger one is kept). */
+export function releaseKernelMemory(memory: WebAssembly.Memory): void {
+  const bytes = memory.buffer.byteLength;
+  if (bytes <= SPARE_MAX_BYTES && (!spare || spare.buffer.byteLength < bytes)) spare = memory;
 }

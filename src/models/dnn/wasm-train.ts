@@ -17,7 +17,7 @@
 import type * as TF from '@tensorflow/tfjs';
 import type { Worker } from 'node:worker_threads';
 import { denseHead, readDenseLayers, writeDenseLayers, type FastTrainOptions } from './fast-train.js';
-import { CONTROL, denseKernelModule, instantiateDenseKernel, kernelMemory, type DenseKernel } from './wasm-kernel.js';
+import { CONTROL, denseKernelModule, instantiateDenseKernel, kernelMemory, releaseKernelMemory, type DenseKernel } from './wasm-kernel.js';
 import { firstLaneRows, HEAD, kernelLayout, LANE, NET, pad4, writeTables, writeWeights, type KernelLayout, type LaneLayout } from './wasm-layout.js';
 import { startKernelWorker, type KernelWorkerData } from './wasm-worker.js';
 
@@ -33,6 +33,12 @@ export interface WasmTrainOptions extends Omit<FastTrainOptions, 'elementwise'> 
    * in JavaScript. The arrays must not change while the trainer lives.
    */
   data?: { x: Float32Array; y: Float32Array };
+  /**
+   * Room for `data` is laid out but the copy waits for copyData(): until then rows are gathered
+   * in JavaScript (same result). Writing memory the first time is slow here (page faults: about
+   * 5 ms per MB), which one epoch does not repay; the family copies from the second epoch.
+   */
+  deferCopy?: boolean;
 }
 
 /** The largest training set copied into the kernel's memory (wasm32 memory ends at 4 GiB). */
@@ -58,12 +64,14 @@ export class WasmDenseTrainer {
   private readonly i32: Int32Array;
   private readonly f64: Float64Array;
   private readonly u32: Uint32Array;
-  /** The training set held in the kernel's memory, if any. */
+  /** The training set the memory has room for, and whether it has been copied there. */
   private readonly source: { x: Float32Array; y: Float32Array } | undefined;
+  private sourceCopied = false;
   private readonly control = new Int32Array(new SharedArrayBuffer(CONTROL.size * 4));
   private worker: Worker | undefined;
   private workerError: string | undefined;
   private seq = 0;
+  private closed = false;
   private rate: number;
   /** Units of the last layer. */
   readonly outputs: number;
@@ -85,7 +93,8 @@ export class WasmDenseTrainer {
     this.layout = kernelLayout(layers, options.maxBatch, this.source ? this.source.y.length / this.outputs : 0);
     this.maxBatch = options.maxBatch;
     // A worker's instance uses the same memory.
-    this.memory = kernelMemory(this.layout.bytes);
+    // The training set's region is written whole by copyData (not zeroed: writing untouched memory is slow here).
+    this.memory = kernelMemory(this.layout.bytes, this.layout.data || this.layout.bytes);
     const buffer = this.memory.buffer;
     this.f32 = new Float32Array(buffer);
     this.i32 = new Int32Array(buffer);
@@ -93,7 +102,7 @@ export class WasmDenseTrainer {
     this.u32 = new Uint32Array(buffer);
     writeTables(buffer, this.layout);
     this.i32[(this.layout.net + NET.head) >> 2] = HEAD[head];
-    if (this.source) this.copyData(this.source);
+    if (!options.deferCopy) this.copyData();
     const net = this.layout.net;
     const beta1 = options.beta1 ?? 0.9;
     const beta2 = options.beta2 ?? 0.999;
@@ -233,14 +242,23 @@ export class WasmDenseTrainer {
     if (size > this.maxBatch) throw new Error(`dnn kernel: a batch of ${size} rows, laid out for ${this.maxBatch}`);
   }
 
-  /** Copies the training set into the kernel's memory, inputs padded to whole f32x4 rows. */
-  private copyData(data: { x: Float32Array; y: Float32Array }): void {
+  /**
+   * Copies the training set (options.data) into the kernel's memory, inputs padded to whole f32x4
+   * rows; from then on each thread gathers its rows there. Once; nothing without room for it.
+   */
+  copyData(): void {
+    const data = this.source;
+    if (!data || this.sourceCopied) return;
     const { inputs, k } = this.layout.layers[0]!;
     const at = this.layout.data >> 2;
     const rows = data.y.length / this.outputs;
     if (k === inputs) this.f32.set(data.x.subarray(0, rows * inputs), at);
-    else for (let r = 0; r < rows; r++) this.f32.set(data.x.subarray(r * inputs, (r + 1) * inputs), at + r * k);
+    else {
+      this.f32.fill(0, at, at + rows * k);
+      for (let r = 0; r < rows; r++) this.f32.set(data.x.subarray(r * inputs, (r + 1) * inputs), at + r * k);
+    }
     this.f32.set(data.y, this.layout.labels >> 2);
+    this.sourceCopied = true;
   }
 
   /**
@@ -256,7 +274,7 @@ export class WasmDenseTrainer {
     this.i32[(lane.table + LANE.rows) >> 2] = rows;
     this.i32[(lane.table + LANE.count) >> 2] = count;
     this.f64[(lane.table + LANE.scale) >> 3] = scale;
-    const inKernel = batch.order !== undefined && batch.x === this.source?.x && batch.y === this.source.y;
+    const inKernel = this.sourceCopied && batch.order !== undefined && batch.x === this.source?.x && batch.y === this.source.y;
     this.i32[(lane.table + LANE.data) >> 2] = inKernel ? this.layout.data : 0;
     if (inKernel) {
       this.u32.set(batch.order!.subarray(batch.start + from, batch.start + from + count), lane.order >> 2);
@@ -309,14 +327,18 @@ export class WasmDenseTrainer {
     this.loadWeights(readDenseLayers(this.network));
   }
 
-  /** Stops the worker thread, if any. */
+  /** Stops the worker thread, if any, and gives the memory back for another trainer: nothing may be called after. */
   async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
     const worker = this.worker;
     this.worker = undefined;
-    if (!worker) return;
-    this.control[CONTROL.command] = CONTROL.exit;
-    Atomics.store(this.control, CONTROL.seq, ++this.seq);
-    Atomics.notify(this.control, CONTROL.seq);
-    await worker.terminate();
+    if (worker) {
+      this.control[CONTROL.command] = CONTROL.exit;
+      Atomics.store(this.control, CONTROL.seq, ++this.seq);
+      Atomics.notify(this.control, CONTROL.seq);
+      await worker.terminate();
+    }
+    releaseKernelMemory(this.memory);
   }
 }
