@@ -18,8 +18,12 @@ export interface DenseKernel {
   forward(net: number, lane: number): void;
 }
 
-/** Slots of the Int32Array that the trainer and its worker meet on. */
-export const CONTROL = { seq: 0, done: 1, failed: 2, command: 3, run: 1, exit: 2, size: 4 } as const;
+/**
+ * Slots of the Int32Array that the trainer and its worker meet on: `seq` the step published (lane
+ * 1 filled), `claim` the last step whose lane 1 a thread took (compare-exchange from seq - 1: the
+ * first of the two to try computes it), `done` the last step the worker computed.
+ */
+export const CONTROL = { seq: 0, done: 1, failed: 2, command: 3, claim: 4, run: 1, exit: 2, size: 5 } as const;
 
 /**
  * The compiled kernel module (compiled on first use; a Module can be posted to a worker): the

@@ -193,12 +193,19 @@ export class WasmDenseTrainer {
       Atomics.notify(c, CONTROL.seq);
       this.fillLane(layout.lanes[0], batch, 0, first, scale);
       const mine = kernel.gradient(layout.net, layout.lanes[0].table);
-      // Node lets the main thread block on Atomics.wait; the worker's half takes about as long as ours.
-      for (let waited = 0; Atomics.load(c, CONTROL.done) !== seq; waited++) {
-        if (waited === 6) throw new Error('dnn kernel worker did not answer in 60 s');
-        Atomics.wait(c, CONTROL.done, seq - 1, 10_000);
+      if (Atomics.compareExchange(c, CONTROL.claim, seq - 1, seq) === seq - 1) {
+        // The worker has not started lane 1 (descheduled on a busy machine): compute it here, the same arithmetic.
+        kernel.gradient(layout.net, layout.lanes[1].table);
+      } else {
+        // Node lets the main thread block on Atomics.wait; the worker's half takes about as long as ours.
+        // (done may lag by more than a step: the worker skips the steps this thread claimed.)
+        for (let timeouts = 0; ; ) {
+          const done = Atomics.load(c, CONTROL.done);
+          if (done === seq) break;
+          if (Atomics.wait(c, CONTROL.done, done, 10_000) === 'timed-out' && ++timeouts === 6) throw new Error('dnn kernel worker did not answer in 60 s');
+        }
+        if (c[CONTROL.failed]) throw new Error(`dnn kernel worker failed${this.workerError ? `: ${this.workerError}` : ''}`);
       }
-      if (c[CONTROL.failed]) throw new Error(`dnn kernel worker failed${this.workerError ? `: ${this.workerError}` : ''}`);
       kernel.update(layout.net);
       squared = mine + this.f64[(layout.lanes[1].table + LANE.squared) >> 3]!;
     }
