@@ -13,7 +13,9 @@
  * Each path first shows its answer is right (CHECK_EPOCHS epochs over the first CHECK_ROWS training
  * rows; held-out RMSE must be far below the label's std), then one timed epoch over all train rows.
  *  - torch: bench/dnn_peer.py, torch.set_num_threads(n) for each n in PEER_THREADS, and the first
- *    n again after our paths (PEER_AGAIN=0 skips it); ratios are against the fastest of these;
+ *    n again after our paths (PEER_AGAIN=0 skips it); ratios are against the fastest of these.
+ *    Its epoch takes the rows in a new random order (torch.randperm, a gather per batch) as our
+ *    fit does; PEER_SHUFFLE=0 gives it contiguous slices in file order (no gather: faster);
  *  - dnn family fit: dnnFamily.fit as training runs it (the wasm kernel, two threads from 100k rows),
  *    and again after the peer's second run; the best of each side's runs gives the last line's ratio;
  *  - wasm kernel, 1 and 2 threads: src/models/dnn/wasm-train.ts in the family's loop (shuffle, batch copy);
@@ -41,6 +43,8 @@ const BATCH = Number(process.env.BATCH ?? 1024);
 const PEER_THREADS = (process.env.PEER_THREADS ?? '1').split(',').map(Number);
 const PEER = process.env.PEER !== '0';
 const PEER_AGAIN = process.env.PEER_AGAIN !== '0';
+/** The peer shuffles the rows each epoch, as our fit does (PEER_SHUFFLE=0: contiguous slices in file order). */
+const PEER_SHUFFLE = process.env.PEER_SHUFFLE !== '0';
 const CURRENT = process.env.CURRENT !== '0';
 const OLD = process.env.OLD !== '0';
 const OLD_JS = process.env.OLD_JS === '1';
@@ -116,8 +120,9 @@ function runPeer(threads: number, label = ''): void {
     CHECK_ROWS,
     CHECK_EPOCHS,
     TASK,
+    PEER_SHUFFLE ? 1 : 0,
   ]);
-  results.push({ name: `torch ${p.version} (${p.threads} thread${p.threads > 1 ? 's' : ''}${label})`, rowsPerS: p.rows_per_s, epochS: p.epoch_s, checkRmse: p.check_rmse, epochRmse: p.epoch_rmse });
+  results.push({ name: `torch ${p.version} (${p.threads} thread${p.threads > 1 ? 's' : ''}${PEER_SHUFFLE ? '' : ', in order'}${label})`, rowsPerS: p.rows_per_s, epochS: p.epoch_s, checkRmse: p.check_rmse, epochRmse: p.epoch_rmse });
   console.log(`  torch, ${p.threads} thread(s)${label}: ${(p.rows_per_s / 1000).toFixed(0)}k rows/s (load average ${load()})`);
 }
 if (PEER) for (const threads of PEER_THREADS) runPeer(threads);

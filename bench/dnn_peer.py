@@ -8,7 +8,8 @@ import json, sys, time
 import numpy as np
 import torch
 
-xpath, ypath, rows, cols, ntr, batch, threads, check_rows, check_epochs, task = sys.argv[1:11]
+xpath, ypath, rows, cols, ntr, batch, threads, check_rows, check_epochs, task, shuffle = sys.argv[1:12]
+shuffle = shuffle == '1' 
 binary = task == 'binary' 
 rows, cols, ntr, batch, threads, check_rows, check_epochs = map(int, (rows, cols, ntr, batch, threads, check_rows, check_epochs))
 X = np.fromfile(xpath, dtype=np.float32).reshape(rows, cols)
@@ -33,6 +34,14 @@ def net():
     return torch.nn.Sequential(torch.nn.Linear(cols, 64), torch.nn.ReLU(), torch.nn.Linear(64, 64), torch.nn.ReLU(), torch.nn.Linear(64, 1))
 
 def epoch(model, opt, n):
+    # SHUFFLE (default): each epoch takes its rows in a new random order, as Atelier's fit does
+    # (a gather of random rows per batch); else contiguous slices in file order.
+    if shuffle:
+        order = torch.randperm(n)
+        for i in range(0, n, batch):
+            idx = order[i:i+batch]
+            opt.zero_grad(); loss = loss_fn(model(Xt[idx]), yt[idx]); loss.backward(); opt.step()
+        return
     for i in range(0, n, batch):
         opt.zero_grad(); loss = loss_fn(model(Xt[i:i+batch]), yt[i:i+batch]); loss.backward(); opt.step()
 
