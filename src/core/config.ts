@@ -29,7 +29,7 @@ const dnnModel = z.strictObject({
     .min(1)
     .max(2)
     .optional()
-    .describe('Threads for the wasm dense kernel (plain relu regressors with Adam): 2 computes the two halves of each batch of 256 rows or more on two threads (default: 2 from 100,000 training rows on a machine with 2 or more cores, else 1); the model is the same for 1 or 2.'),
+    .describe('Threads for the wasm dense kernel (plain relu nets with Adam): 2 computes the two halves of each batch of 256 rows or more on two threads (default: 2 from 100,000 training rows on a machine with 2 or more cores, else 1); the model is the same for 1 or 2.'),
 });
 
 // Defaults of the linear family live with its solver (src/models/linear/params.ts, LINEAR_PARAMS),
