@@ -103,3 +103,32 @@ test('large batches of plain dense regressors (wasm kernel) predict what TF.js p
     loaded.dispose();
   }
 });
+
+test('large batches of relu classifiers (sigmoid and softmax heads, trained and predicted on the wasm kernel) predict what TF.js predicts', { timeout: 60_000 }, async () => {
+  const random = seededRandom(9);
+  const cols = 5;
+  const rows = 1024 + 37;
+  const x = Float32Array.from({ length: rows * cols }, () => random() * 4 - 2);
+  for (const [task, classes] of [['binary', 2], ['multiclass', 3]] as const) {
+    const y = Float64Array.from({ length: rows }, (_v, i) => Math.min(classes - 1, Math.floor(((Math.sin(x[i * cols]!) + x[i * cols + 1]! + 3) / 6) * classes)));
+    const { model } = await dnnFamily.fit({
+      task,
+      numClasses: classes,
+      train: { x: { data: x, rows, cols }, y },
+      params: { family: 'dnn', hidden_units: [12, 6], activation: 'relu', dropout: 0, l2: 0, batch_norm: false },
+      training: { epochs: 3, batchSize: 64, optimizer: 'adam', learningRate: 0.01, seed: 3 },
+    });
+    const dir = tempDir();
+    await model.save(dir);
+    const loaded = await dnnFamily.load(dir);
+    const matrix = { data: x, rows, cols };
+    const reference = await viaTfjs(loaded, matrix);
+    for (const m of [model, loaded]) {
+      const got = await m.predict(matrix);
+      assert.equal(got.length, reference.length);
+      for (let i = 0; i < got.length; i++) assert.ok(Math.abs(got[i]! - reference[i]!) <= 1e-5, `${task}, value ${i}: ${got[i]} vs TF.js ${reference[i]}`);
+    }
+    model.dispose();
+    loaded.dispose();
+  }
+});
