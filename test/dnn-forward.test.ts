@@ -67,6 +67,20 @@ for (const c of CASES) {
   });
 }
 
+/** A relu net (on the wasm kernel) fitted for 3 epochs, and the same model saved and loaded, as serving sees it. */
+async function reluNetSavedAndLoaded(task: Task, classes: number, x: Matrix, y: Float64Array, hidden_units: number[]): Promise<{ model: TrainedModel; loaded: TrainedModel }> {
+  const { model } = await dnnFamily.fit({
+    task,
+    numClasses: classes,
+    train: { x, y },
+    params: { family: 'dnn', hidden_units, activation: 'relu', dropout: 0, l2: 0, batch_norm: false },
+    training: { epochs: 3, batchSize: 64, optimizer: 'adam', learningRate: 0.01, seed: 3 },
+  });
+  const dir = tempDir();
+  await model.save(dir);
+  return { model, loaded: await dnnFamily.load(dir) };
+}
+
 test('large batches of plain dense regressors (wasm kernel) predict what TF.js predicts', async () => {
   const random = seededRandom(5);
   // 7 inputs (padded to 8 in the kernel), 2 outputs would not be a regressor: one output, padded to 4.
@@ -75,16 +89,7 @@ test('large batches of plain dense regressors (wasm kernel) predict what TF.js p
   const x = Float32Array.from({ length: rows * cols }, () => random() * 4 - 2);
   const y = Float64Array.from({ length: rows }, (_v, i) => 5 * Math.sin(x[i * cols]!) + x[i * cols + 1]! * x[i * cols + 6]! + 20);
   for (const hidden_units of [[16, 8], [33]]) {
-    const { model } = await dnnFamily.fit({
-      task: 'regression',
-      numClasses: 0,
-      train: { x: { data: x, rows, cols }, y },
-      params: { family: 'dnn', hidden_units, activation: 'relu', dropout: 0, l2: 0, batch_norm: false },
-      training: { epochs: 3, batchSize: 64, optimizer: 'adam', learningRate: 0.01, seed: 3 },
-    });
-    const dir = tempDir();
-    await model.save(dir);
-    const loaded = await dnnFamily.load(dir);
+    const { model, loaded } = await reluNetSavedAndLoaded('regression', 0, { data: x, rows, cols }, y, hidden_units);
     const matrix = { data: x, rows, cols };
     const reference = await viaTfjs(loaded, matrix);
     const spread = Math.max(...reference) - Math.min(...reference);
@@ -111,16 +116,7 @@ test('large batches of relu classifiers (sigmoid and softmax heads, trained and 
   const x = Float32Array.from({ length: rows * cols }, () => random() * 4 - 2);
   for (const [task, classes] of [['binary', 2], ['multiclass', 3]] as const) {
     const y = Float64Array.from({ length: rows }, (_v, i) => Math.min(classes - 1, Math.floor(((Math.sin(x[i * cols]!) + x[i * cols + 1]! + 3) / 6) * classes)));
-    const { model } = await dnnFamily.fit({
-      task,
-      numClasses: classes,
-      train: { x: { data: x, rows, cols }, y },
-      params: { family: 'dnn', hidden_units: [12, 6], activation: 'relu', dropout: 0, l2: 0, batch_norm: false },
-      training: { epochs: 3, batchSize: 64, optimizer: 'adam', learningRate: 0.01, seed: 3 },
-    });
-    const dir = tempDir();
-    await model.save(dir);
-    const loaded = await dnnFamily.load(dir);
+    const { model, loaded } = await reluNetSavedAndLoaded(task, classes, { data: x, rows, cols }, y, [12, 6]);
     const matrix = { data: x, rows, cols };
     const reference = await viaTfjs(loaded, matrix);
     for (const m of [model, loaded]) {
