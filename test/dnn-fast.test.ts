@@ -77,11 +77,18 @@ test('the fast dense path declines what it does not implement', async () => {
     [{ ...PARAMS, l2: 0.01 }, 'regression', 'adam', 'regularizer'],
     [{ ...PARAMS, activation: 'tanh' }, 'regression', 'adam', 'activation tanh'],
     [PARAMS, 'regression', 'sgd', 'optimizer sgd'],
-    [PARAMS, 'binary', 'adam', 'task binary'],
   ];
   for (const [params, task, optimizer, reason] of cases) {
     const net = buildNetwork(tf, COLS, params, 1, 1, task as 'regression');
     assert.equal(fastPathUnsupported(net, task, optimizer), reason);
     net.dispose();
   }
+  // Classifiers' heads (sigmoid, softmax) train on the kernel; a head that is not the task's does not.
+  const binary = buildNetwork(tf, COLS, PARAMS, 1, 1, 'binary');
+  const multiclass = buildNetwork(tf, COLS, PARAMS, 1, 3, 'multiclass');
+  assert.equal(fastPathUnsupported(binary, 'binary', 'adam'), undefined);
+  assert.equal(fastPathUnsupported(multiclass, 'multiclass', 'adam'), undefined);
+  assert.equal(fastPathUnsupported(binary, 'regression', 'adam'), 'task regression with a sigmoid output');
+  binary.dispose();
+  multiclass.dispose();
 });

@@ -67,6 +67,20 @@ for (const c of CASES) {
   });
 }
 
+/** A relu net (on the wasm kernel) fitted for 3 epochs, and the same model saved and loaded, as serving sees it. */
+async function reluNetSavedAndLoaded(task: Task, classes: number, x: Matrix, y: Float64Array, hidden_units: number[]): Promise<{ model: TrainedModel; loaded: TrainedModel }> {
+  const { model } = await dnnFamily.fit({
+    task,
+    numClasses: classes,
+    train: { x, y },
+    params: { family: 'dnn', hidden_units, activation: 'relu', dropout: 0, l2: 0, batch_norm: false },
+    training: { epochs: 3, batchSize: 64, optimizer: 'adam', learningRate: 0.01, seed: 3 },
+  });
+  const dir = tempDir();
+  await model.save(dir);
+  return { model, loaded: await dnnFamily.load(dir) };
+}
+
 test('large batches of plain dense regressors (wasm kernel) predict what TF.js predicts', async () => {
   const random = seededRandom(5);
   // 7 inputs (padded to 8 in the kernel), 2 outputs would not be a regressor: one output, padded to 4.
@@ -75,16 +89,7 @@ test('large batches of plain dense regressors (wasm kernel) predict what TF.js p
   const x = Float32Array.from({ length: rows * cols }, () => random() * 4 - 2);
   const y = Float64Array.from({ length: rows }, (_v, i) => 5 * Math.sin(x[i * cols]!) + x[i * cols + 1]! * x[i * cols + 6]! + 20);
   for (const hidden_units of [[16, 8], [33]]) {
-    const { model } = await dnnFamily.fit({
-      task: 'regression',
-      numClasses: 0,
-      train: { x: { data: x, rows, cols }, y },
-      params: { family: 'dnn', hidden_units, activation: 'relu', dropout: 0, l2: 0, batch_norm: false },
-      training: { epochs: 3, batchSize: 64, optimizer: 'adam', learningRate: 0.01, seed: 3 },
-    });
-    const dir = tempDir();
-    await model.save(dir);
-    const loaded = await dnnFamily.load(dir);
+    const { model, loaded } = await reluNetSavedAndLoaded('regression', 0, { data: x, rows, cols }, y, hidden_units);
     const matrix = { data: x, rows, cols };
     const reference = await viaTfjs(loaded, matrix);
     const spread = Math.max(...reference) - Math.min(...reference);
@@ -98,6 +103,26 @@ test('large batches of plain dense regressors (wasm kernel) predict what TF.js p
       // A batch of 17 rows (just above the JavaScript path) and the same rows inside the whole batch agree.
       const some = await m.predict({ data: x.subarray(100 * cols, 117 * cols), rows: 17, cols });
       for (let i = 0; i < 17; i++) assert.equal(some[i], got[100 + i]);
+    }
+    model.dispose();
+    loaded.dispose();
+  }
+});
+
+test('large batches of relu classifiers (sigmoid and softmax heads, trained and predicted on the wasm kernel) predict what TF.js predicts', { timeout: 60_000 }, async () => {
+  const random = seededRandom(9);
+  const cols = 5;
+  const rows = 1024 + 37;
+  const x = Float32Array.from({ length: rows * cols }, () => random() * 4 - 2);
+  for (const [task, classes] of [['binary', 2], ['multiclass', 3]] as const) {
+    const y = Float64Array.from({ length: rows }, (_v, i) => Math.min(classes - 1, Math.floor(((Math.sin(x[i * cols]!) + x[i * cols + 1]! + 3) / 6) * classes)));
+    const { model, loaded } = await reluNetSavedAndLoaded(task, classes, { data: x, rows, cols }, y, [12, 6]);
+    const matrix = { data: x, rows, cols };
+    const reference = await viaTfjs(loaded, matrix);
+    for (const m of [model, loaded]) {
+      const got = await m.predict(matrix);
+      assert.equal(got.length, reference.length);
+      for (let i = 0; i < got.length; i++) assert.ok(Math.abs(got[i]! - reference[i]!) <= 1e-5, `${task}, value ${i}: ${got[i]} vs TF.js ${reference[i]}`);
     }
     model.dispose();
     loaded.dispose();

@@ -51,6 +51,21 @@ function lossF64(layers: DenseLayerWeights[], x: Float32Array, y: Float32Array, 
   return sum / (rows * outputs);
 }
 
+/** The kernel's loss and gradients (`got`) against TF.js autodiff of `loss` on the layers model. */
+function assertAutodiffGradients(tf: typeof TF, name: string, net: TF.LayersModel, got: ReturnType<WasmDenseTrainer['gradients']>, loss: () => TF.Scalar): void {
+  const { value, grads } = tf.variableGrads(loss);
+  assert.ok(Math.abs(value.dataSync()[0]! - got.loss) <= 1e-6 * Math.max(1, got.loss), `${name}: loss ${got.loss} vs TF.js ${value.dataSync()[0]}`);
+  const weights = net.trainableWeights;
+  got.layers.forEach((layer, l) => {
+    for (const [part, mine] of [['kernel', layer.kernel], ['bias', layer.bias]] as const) {
+      // A second net with the same layer names gets unique variable names (name); originalName repeats.
+      const theirs = grads[weights[2 * l + (part === 'kernel' ? 0 : 1)]!.name]!.dataSync();
+      // float32 sums in another order: agreement to about 1e-7 of the gradient's scale.
+      mine.forEach((g, i) => assert.ok(Math.abs(g - theirs[i]!) <= 2e-6, `${name}: layer ${l} ${part}[${i}]: kernel ${g}, TF.js ${theirs[i]}`));
+    }
+  });
+}
+
 test('the wasm kernel computes the gradients of TF.js autodiff and of finite differences (relu and linear hidden layers, 1 and 2 outputs)', async () => {
   const tf = await tensorflow();
   for (const [name, make, outputs] of [
@@ -64,16 +79,7 @@ test('the wasm kernel computes the gradients of TF.js autodiff and of finite dif
     const got = trainer.gradients(x, y, rows);
 
     // TF.js: the gradient of meanSquaredError with respect to every weight, on the layers model.
-    const { value, grads } = tf.variableGrads(() => tf.losses.meanSquaredError(tf.tensor2d(y, [rows, outputs]), net.predict(tf.tensor2d(x, [rows, COLS])) as TF.Tensor) as TF.Scalar);
-    assert.ok(Math.abs(value.dataSync()[0]! - got.loss) <= 1e-6 * Math.max(1, got.loss), `${name}: loss ${got.loss} vs TF.js ${value.dataSync()[0]}`);
-    const weights = net.trainableWeights;
-    got.layers.forEach((layer, l) => {
-      for (const [part, mine] of [['kernel', layer.kernel], ['bias', layer.bias]] as const) {
-        const theirs = grads[weights[2 * l + (part === 'kernel' ? 0 : 1)]!.originalName]!.dataSync();
-        // float32 sums in another order: agreement to about 1e-7 of the gradient's scale.
-        mine.forEach((g, i) => assert.ok(Math.abs(g - theirs[i]!) <= 2e-6, `${name}: layer ${l} ${part}[${i}]: kernel ${g}, TF.js ${theirs[i]}`));
-      }
-    });
+    assertAutodiffGradients(tf, name, net, got, () => tf.losses.meanSquaredError(tf.tensor2d(y, [rows, outputs]), net.predict(tf.tensor2d(x, [rows, COLS])) as TF.Tensor) as TF.Scalar);
 
     // Finite differences of the float64 loss, for a spread of weights of every layer.
     const layers = readDenseLayers(net);
@@ -91,6 +97,29 @@ test('the wasm kernel computes the gradients of TF.js autodiff and of finite dif
         assert.ok(Math.abs(numeric - analytic) <= 1e-4 + 1e-3 * Math.abs(numeric), `${name}: layer ${l} kernel[${i}]: kernel ${analytic}, finite differences ${numeric}`);
       }
     });
+    await trainer.close();
+    net.dispose();
+  }
+});
+
+test('the wasm kernel computes the cross-entropy gradients of TF.js autodiff for sigmoid and softmax heads', { timeout: 60_000 }, async () => {
+  const tf = await tensorflow();
+  for (const [task, classes] of [['binary', 2], ['multiclass', 3]] as const) {
+    const rows = 37;
+    const outputs = task === 'binary' ? 1 : classes;
+    const { x } = data(rows, COLS);
+    // Labels: 0/1 for a sigmoid, one-hot for a softmax (what the family gives the kernel).
+    const y = new Float32Array(rows * outputs);
+    for (let r = 0; r < rows; r++) {
+      const label = Math.floor(x[r * COLS]! * 7) % classes;
+      if (task === 'binary') y[r] = label;
+      else y[r * outputs + label] = 1;
+    }
+    const net = buildNetwork(tf, COLS, PARAMS, 5, outputs, task);
+    const trainer = await WasmDenseTrainer.create(tf, net, { learningRate: LR, threads: 1, maxBatch: 64 });
+    const got = trainer.gradients(x, y, rows);
+    const keras = task === 'binary' ? tf.metrics.binaryCrossentropy : tf.metrics.categoricalCrossentropy;
+    assertAutodiffGradients(tf, task, net, got, () => tf.mean(keras(tf.tensor2d(y, [rows, outputs]), net.predict(tf.tensor2d(x, [rows, COLS])) as TF.Tensor)) as TF.Scalar);
     await trainer.close();
     net.dispose();
   }

@@ -46,7 +46,7 @@ describe('pipeline run: cached steps, resume after a kill', () => {
     // A net slow enough (seconds) to be killed while it trains.
     writeFileSync(
       join(cwd, 'slow.yaml'),
-      'name: slow\ntask: regression\ndata: { dataset: housing, label: MEDV }\nmodel: { family: dnn, hidden_units: [64, 64] }\ntraining: { epochs: 300, batch_size: 8 }\n',
+      'name: slow\ntask: regression\ndata: { dataset: housing, label: MEDV }\nmodel: { family: dnn, hidden_units: [64, 64] }\ntraining: { epochs: 300, batch_size: 8, early_stopping: false }\n',
     );
     const pipeline = (config: string) =>
       `name: ct\nsteps:\n  import: { source: ${HOUSING}, dataset: housing }\n  statistics:\n  validate: { schema: ${SCHEMA} }\n  train: { config: ${config} }\n  evaluate:\n  bless:\n  push: { policy: automatic }\n`;

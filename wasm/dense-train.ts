@@ -16,6 +16,7 @@ const NET_M = 12; // i32 Adam first moments, same layout
 const NET_V = 16; // i32 Adam second moments
 const NET_LANE0 = 20; // i32 the two halves' lane tables
 const NET_LANE1 = 24;
+const NET_HEAD = 28; // i32 the loss on the last layer's (linear) outputs: HEAD_* below
 const NET_LR = 32; // f32 learning rate
 const NET_BETA1 = 36; // f32
 const NET_BETA2 = 40; // f32
@@ -33,6 +34,14 @@ const L_W = 12; // i32 byte offset of the kernel [K, N] in the parameters (and g
 const L_B = 16; // i32 byte offset of the bias [N]
 const L_WT = 20; // i32 pointer to the kernel transposed [N, K], refreshed after each update
 
+// Heads: what the last layer's outputs z are fed to, and the loss on them. The kernel computes
+// z; the head's activation is applied only in the loss (and by the caller at inference).
+const HEAD_MSE: i32 = 0; // z itself, mean squared error over rows and outputs
+const HEAD_SIGMOID: i32 = 1; // sigmoid(z), binary cross-entropy (one output, labels 0 or 1)
+const HEAD_SOFTMAX: i32 = 2; // softmax(z), categorical cross-entropy (labels one-hot)
+// TF.js clips probabilities to [EPSILON, 1 - EPSILON] before taking logs (its backend epsilon).
+const EPSILON: f64 = 1e-7;
+
 // A lane table: one half of the batch, with its own activations and gradients.
 const LANE_ROWS = 0; // i32 rows (padded to 4)
 const LANE_COUNT = 4; // i32 real rows
@@ -41,8 +50,8 @@ const LANE_DZ0 = 12; // i32 two buffers for output gradients, [rows, widest N]
 const LANE_DZ1 = 16;
 const LANE_Y = 20; // i32 pointer to labels [rows, outputs]
 const LANE_OUTPUTS = 24; // i32 real outputs of the last layer
-const LANE_SCALE = 32; // f64 2 / (batch rows * outputs): d(mean squared error)/d(output)
-const LANE_SQUARED = 40; // f64 result: this half's sum of squared errors
+const LANE_SCALE = 32; // f64 d(loss)/d(output) per unit of error: 2 / (batch rows * outputs) for MSE, 1 / batch rows for cross-entropy
+const LANE_SQUARED = 40; // f64 result: this half's summed loss (squared errors, or cross-entropy per row)
 // When LANE_DATA is not 0 the lane gathers its rows itself: row LANE_ORDER[i] of the training
 // inputs [*, K0] and labels [*, outputs] for its i-th row. Else the caller wrote the rows.
 const LANE_DATA = 48; // i32 pointer to the training inputs, or 0
@@ -53,6 +62,48 @@ const LANE_ACTS = 64; // i32 pointers: acts[0] the inputs [rows, K0], acts[l + 1
 // Rows of the output gradient summed per pass of the weight-gradient kernel: a chunk of the
 // activations and of the output gradient (64 rows x 64 floats each, 16 KiB) stays in L1.
 const CHUNK: i32 = 64;
+
+/**
+ * a * b + c, lane by lane: one fused multiply-add where the build has relaxed SIMD (the -fma
+ * build: V8 emits vfmadd on x64 with FMA3), else a multiply and an add (rounded twice).
+ */
+@inline function madd(a: v128, b: v128, c: v128): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) return f32x4.relaxed_madd(a, b, c);
+  return f32x4.add(c, f32x4.mul(a, b));
+}
+
+// exp and log of our own: AssemblyScript's Math.exp and Math.log read lookup tables from static
+// data, which this module must not have (it would be written into the shared memory at every
+// instantiation). Accurate to a few ulps, which is all the losses need.
+const LN2_HI: f64 = 6.93147180369123816490e-1;
+const LN2_LO: f64 = 1.90821492927058770002e-10;
+
+/** e^x: x = k ln 2 + r with |r| <= ln 2 / 2, a degree-13 Taylor polynomial for e^r, times 2^k. */
+function expF64(x: f64): f64 {
+  if (x > 709) return Infinity;
+  if (x < -708) return 0;
+  const k = Math.floor(x * 1.4426950408889634 + 0.5);
+  const r = x - k * LN2_HI - k * LN2_LO;
+  let p: f64 = 1;
+  for (let i = 13; i >= 1; i--) p = 1 + (r * p) / <f64>i;
+  return p * reinterpret<f64>((<i64>k + 1023) << 52);
+}
+
+/** ln x for x > 0 (normal): x = m 2^e with m in [sqrt(1/2), sqrt(2)), ln m = 2 atanh((m - 1) / (m + 1)). */
+function logF64(x: f64): f64 {
+  const bits = reinterpret<i64>(x);
+  let e = <i32>((bits >> 52) & 0x7ff) - 1023;
+  let m = reinterpret<f64>((bits & 0x000fffffffffffff) | 0x3ff0000000000000);
+  if (m > 1.4142135623730951) {
+    m *= 0.5;
+    e++;
+  }
+  const s = (m - 1) / (m + 1);
+  const s2 = s * s;
+  let sum: f64 = 0;
+  for (let i = 23; i >= 1; i -= 2) sum = 1 / <f64>i + s2 * sum;
+  return 2 * s * sum + <f64>e * LN2_HI + <f64>e * LN2_LO;
+}
 
 @inline function layer(net: usize, l: i32): usize {
   return net + NET_LAYER0 + <usize>(l * LAYER_SIZE);
@@ -92,17 +143,17 @@ function matmul(a: usize, w: usize, bias: usize, out: usize, mask: usize, rows: 
         const w1 = v128.load(wp, 16);
         const kk = <usize>(k * 4);
         let x = v128.load32_splat(a0 + kk);
-        c00 = f32x4.add(c00, f32x4.mul(x, w0));
-        c01 = f32x4.add(c01, f32x4.mul(x, w1));
+        c00 = madd(x, w0, c00);
+        c01 = madd(x, w1, c01);
         x = v128.load32_splat(a1 + kk);
-        c10 = f32x4.add(c10, f32x4.mul(x, w0));
-        c11 = f32x4.add(c11, f32x4.mul(x, w1));
+        c10 = madd(x, w0, c10);
+        c11 = madd(x, w1, c11);
         x = v128.load32_splat(a2 + kk);
-        c20 = f32x4.add(c20, f32x4.mul(x, w0));
-        c21 = f32x4.add(c21, f32x4.mul(x, w1));
+        c20 = madd(x, w0, c20);
+        c21 = madd(x, w1, c21);
         x = v128.load32_splat(a3 + kk);
-        c30 = f32x4.add(c30, f32x4.mul(x, w0));
-        c31 = f32x4.add(c31, f32x4.mul(x, w1));
+        c30 = madd(x, w0, c30);
+        c31 = madd(x, w1, c31);
         wp += rowW;
       }
       const p = o0 + <usize>(j * 4);
@@ -136,10 +187,10 @@ function matmul(a: usize, w: usize, bias: usize, out: usize, mask: usize, rows: 
       for (let k = 0; k < K; k++) {
         const w0 = v128.load(wp);
         const kk = <usize>(k * 4);
-        c0 = f32x4.add(c0, f32x4.mul(v128.load32_splat(a0 + kk), w0));
-        c1 = f32x4.add(c1, f32x4.mul(v128.load32_splat(a1 + kk), w0));
-        c2 = f32x4.add(c2, f32x4.mul(v128.load32_splat(a2 + kk), w0));
-        c3 = f32x4.add(c3, f32x4.mul(v128.load32_splat(a3 + kk), w0));
+        c0 = madd(v128.load32_splat(a0 + kk), w0, c0);
+        c1 = madd(v128.load32_splat(a1 + kk), w0, c1);
+        c2 = madd(v128.load32_splat(a2 + kk), w0, c2);
+        c3 = madd(v128.load32_splat(a3 + kk), w0, c3);
         wp += rowW;
       }
       const p = o0 + <usize>(j * 4);
@@ -188,17 +239,17 @@ function weightGradient(a: usize, dz: usize, gw: usize, gb: usize, rows: i32, K:
           const d0 = v128.load(dp);
           const d1 = v128.load(dp, 16);
           let x = v128.load32_splat(ap);
-          c00 = f32x4.add(c00, f32x4.mul(x, d0));
-          c01 = f32x4.add(c01, f32x4.mul(x, d1));
+          c00 = madd(x, d0, c00);
+          c01 = madd(x, d1, c01);
           x = v128.load32_splat(ap, 4);
-          c10 = f32x4.add(c10, f32x4.mul(x, d0));
-          c11 = f32x4.add(c11, f32x4.mul(x, d1));
+          c10 = madd(x, d0, c10);
+          c11 = madd(x, d1, c11);
           x = v128.load32_splat(ap, 8);
-          c20 = f32x4.add(c20, f32x4.mul(x, d0));
-          c21 = f32x4.add(c21, f32x4.mul(x, d1));
+          c20 = madd(x, d0, c20);
+          c21 = madd(x, d1, c21);
           x = v128.load32_splat(ap, 12);
-          c30 = f32x4.add(c30, f32x4.mul(x, d0));
-          c31 = f32x4.add(c31, f32x4.mul(x, d1));
+          c30 = madd(x, d0, c30);
+          c31 = madd(x, d1, c31);
           ap += rowA;
           dp += rowD;
         }
@@ -214,10 +265,10 @@ function weightGradient(a: usize, dz: usize, gw: usize, gb: usize, rows: i32, K:
         let dp = dz + <usize>r0 * rowD + <usize>(j * 4);
         for (let r = r0; r < r1; r++) {
           const d0 = v128.load(dp);
-          c0 = f32x4.add(c0, f32x4.mul(v128.load32_splat(ap), d0));
-          c1 = f32x4.add(c1, f32x4.mul(v128.load32_splat(ap, 4), d0));
-          c2 = f32x4.add(c2, f32x4.mul(v128.load32_splat(ap, 8), d0));
-          c3 = f32x4.add(c3, f32x4.mul(v128.load32_splat(ap, 12), d0));
+          c0 = madd(v128.load32_splat(ap), d0, c0);
+          c1 = madd(v128.load32_splat(ap, 4), d0, c1);
+          c2 = madd(v128.load32_splat(ap, 8), d0, c2);
+          c3 = madd(v128.load32_splat(ap, 12), d0, c3);
           ap += rowA;
           dp += rowD;
         }
@@ -277,42 +328,66 @@ export function gradient(net: usize, lane: usize): f64 {
     matmul(act(lane, l), w + load<i32>(rec + L_W), w + load<i32>(rec + L_B), act(lane, l + 1), 0, rows, K, N, load<i32>(rec + L_RELU));
   }
 
-  // d(loss)/d(output) = 2 (out - y) / (batch rows * outputs); zero on padded rows and columns.
+  // d(loss)/d(output): zero on padded rows and columns.
   const last = layer(net, layers - 1);
   const N = load<i32>(last + L_N);
   const outputs = load<i32>(lane + LANE_OUTPUTS);
   const out = act(lane, layers);
   const y = <usize>load<i32>(lane + LANE_Y);
   const scale = load<f64>(lane + LANE_SCALE);
-  let dz = <usize>load<i32>(lane + LANE_DZ0);
-  let spare = <usize>load<i32>(lane + LANE_DZ1);
-  let squared: f64 = 0;
-  for (let r = 0; r < rows; r++) {
-    for (let j = 0; j < N; j++) {
-      const i = <usize>(r * N + j);
-      let d: f32 = 0;
-      if (r < count && j < outputs) {
-        const e = <f64>load<f32>(out + i * 4) - <f64>load<f32>(y + <usize>(r * outputs + j) * 4);
-        squared += e * e;
-        d = <f32>(e * scale);
+  const dz = <usize>load<i32>(lane + LANE_DZ0);
+  const head = load<i32>(net + NET_HEAD);
+  let loss: f64 = 0;
+  memory.fill(dz, 0, <usize>(rows * N * 4));
+  for (let r = 0; r < count; r++) {
+    const o = out + <usize>(r * N) * 4;
+    const d = dz + <usize>(r * N) * 4;
+    const t = y + <usize>(r * outputs) * 4;
+    if (head == HEAD_MSE) {
+      // 2 (z - y) / (batch rows * outputs)
+      for (let j = 0; j < outputs; j++) {
+        const e = <f64>load<f32>(o + <usize>j * 4) - <f64>load<f32>(t + <usize>j * 4);
+        loss += e * e;
+        store<f32>(d + <usize>j * 4, <f32>(e * scale));
       }
-      store<f32>(dz + i * 4, d);
+    } else if (head == HEAD_SIGMOID) {
+      // (p - y) / batch rows, p = sigmoid(z); no gradient where TF.js's clip holds p.
+      const label = <f64>load<f32>(t);
+      const p = 1 / (1 + expF64(-<f64>load<f32>(o)));
+      const clipped = min(max(p, EPSILON), 1 - EPSILON);
+      loss -= label * logF64(clipped) + (1 - label) * logF64(1 - clipped);
+      store<f32>(d, clipped == p ? <f32>((p - label) * scale) : 0);
+    } else {
+      // (p - y) / batch rows, p = softmax(z) over the real outputs.
+      let top = <f64>load<f32>(o);
+      for (let j = 1; j < outputs; j++) top = max(top, <f64>load<f32>(o + <usize>j * 4));
+      let sum: f64 = 0;
+      for (let j = 0; j < outputs; j++) sum += expF64(<f64>load<f32>(o + <usize>j * 4) - top);
+      for (let j = 0; j < outputs; j++) {
+        const p = expF64(<f64>load<f32>(o + <usize>j * 4) - top) / sum;
+        const label = <f64>load<f32>(t + <usize>j * 4);
+        if (label != 0) loss -= label * logF64(min(max(p, EPSILON), 1 - EPSILON));
+        store<f32>(d + <usize>j * 4, <f32>((p - label) * scale));
+      }
     }
   }
+  const squared = loss;
+  let spare = <usize>load<i32>(lane + LANE_DZ1);
+  let dzl = dz;
 
   for (let l = layers - 1; l >= 0; l--) {
     const rec = layer(net, l);
     const K = load<i32>(rec + L_K);
     const N = load<i32>(rec + L_N);
     const a = act(lane, l);
-    weightGradient(a, dz, grad + load<i32>(rec + L_W), grad + load<i32>(rec + L_B), rows, K, N);
+    weightGradient(a, dzl, grad + load<i32>(rec + L_W), grad + load<i32>(rec + L_B), rows, K, N);
     if (l > 0) {
       // Gradient into the layer below's output: dz W^T, times relu'(its output) when relu.
       const below = layer(net, l - 1);
       const mode = load<i32>(below + L_RELU) ? 2 : 0;
-      matmul(dz, <usize>load<i32>(rec + L_WT), 0, spare, a, rows, N, K, mode);
-      const t = dz;
-      dz = spare;
+      matmul(dzl, <usize>load<i32>(rec + L_WT), 0, spare, a, rows, N, K, mode);
+      const t = dzl;
+      dzl = spare;
       spare = t;
     }
   }

@@ -54,6 +54,8 @@ export function modelConfigReference(): string {
         for (const variant of objectVariants) walk(variant, path, new Set(variant.required ?? []));
       } else {
         rows.push(`| \`${path}\` | ${typeOf(child)} | ${def} | ${child.description ?? ''} |`);
+        // A value or an object (early_stopping: false or {patience, ...}): the object's fields too.
+        if (objectVariants?.length === 1) walk(objectVariants[0]!, path, new Set(objectVariants[0]!.required ?? []));
       }
     }
   };

@@ -29,7 +29,7 @@ const dnnModel = z.strictObject({
     .min(1)
     .max(2)
     .optional()
-    .describe('Threads for the wasm dense kernel (plain relu regressors with Adam): 2 computes the two halves of each batch of 256 rows or more on two threads (default: 2 from 100,000 training rows on a machine with 2 or more cores, else 1); the model is the same for 1 or 2.'),
+    .describe('Threads for the wasm dense kernel (plain relu nets with Adam): 2 computes the two halves of each batch of 256 rows or more on two threads (default: 2 from 100,000 training rows on a machine with 2 or more cores, else 1); the model is the same for 1 or 2.'),
 });
 
 // Defaults of the linear family live with its solver (src/models/linear/params.ts, LINEAR_PARAMS),
@@ -135,12 +135,17 @@ export type FeatureEntry = z.infer<typeof featureEntry>;
 
 const trainingSection = z.strictObject({
   epochs: z.number().int().positive().default(200).describe('Passes over the training split.'),
-  batch_size: z.number().int().positive().default(32).describe('Rows per gradient step.'),
+  batch_size: z
+    .number()
+    .int()
+    .positive()
+    .optional()
+    .describe('Rows per gradient step (default: 32 up to 3,200 training rows, then about 1% of the rows as a power of two, at most 1,024: about 100 steps an epoch).'),
   optimizer: z
     .enum(['adam', 'adamw', 'sgd', 'momentum', 'rmsprop', 'adamax'])
     .default('adam')
     .describe('Gradient method (nets). adamw is Adam with decoupled weight decay; momentum is SGD with Nesterov-free momentum 0.9.'),
-  learning_rate: z.number().positive().default(0.01).describe('Step size of the optimizer.'),
+  learning_rate: z.number().positive().default(0.003).describe('Step size of the optimizer.'),
   weight_decay: z.number().min(0).default(0.01).describe('adamw: decoupled weight decay per step, times the learning rate.'),
   schedule: z
     .enum(['constant', 'exponential', 'cosine'])
@@ -148,17 +153,22 @@ const trainingSection = z.strictObject({
     .describe('Learning rate over epochs: constant; exponential (times decay_rate each epoch); cosine (from the rate down to 0 at the last epoch).'),
   decay_rate: z.number().gt(0).lte(1).default(0.98).describe('exponential schedule: factor per epoch.'),
   early_stopping: z
-    .strictObject({
-      patience: z.number().int().positive().default(20).describe('Epochs without improvement of the validation loss before stopping.'),
-      validation: z
-        .number()
-        .gt(0)
-        .lt(0.5)
-        .default(0.1)
-        .describe('Fraction of the training split held back to watch; the eval split stays untouched for the final metrics.'),
-    })
+    .union([
+      z.literal(false),
+      z.strictObject({
+        patience: z.number().int().positive().default(20).describe('Epochs without improvement of the validation loss before stopping.'),
+        validation: z
+          .number()
+          .gt(0)
+          .lt(0.5)
+          .default(0.2)
+          .describe('Fraction of the training split held back to watch; the eval split stays untouched for the final metrics.'),
+      }),
+    ])
     .optional()
-    .describe('Stop when the validation loss stops improving and keep the best epoch.'),
+    .describe(
+      'Stop when the validation loss stops improving and keep the best epoch. Left out, a family that opts in does it with its own default (networks: patience 20, validation 0.2); false turns it off.',
+    ),
   seed: z.number().int().default(42).describe('Seed for weight initialisation and batch order.'),
 });
 

@@ -76,10 +76,21 @@ export interface TrainedModel {
   dispose(): void;
 }
 
+/** Early stopping: epochs (or rounds) without improvement, and the fraction of training rows watched. */
+export interface EarlyStopping {
+  patience: number;
+  validation: number;
+}
+
 /** A model family is one object: fit and load. */
 export interface ModelFamily<P> {
   readonly name: string;
   readonly tasks: readonly Task[];
+  /**
+   * Early stopping when the config leaves `training.early_stopping` out (a family opts in by
+   * giving its default); without it, only a config that asks for early stopping gets it.
+   */
+  readonly earlyStopping?: EarlyStopping;
   /** Whether fit can start from a saved model's weights (FitInput.warmStart). */
   readonly warmStart: boolean;
   fit(input: FitInput<P>): Promise<{ model: TrainedModel; summary: FitSummary }>;

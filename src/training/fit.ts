@@ -5,7 +5,7 @@ import { taskMetrics, type Metrics } from '../evaluation/metrics.js';
 import { inputLayout, type FittedTransform } from '../features/transform.js';
 import type { EpochReport, FitSummary, TrainedModel } from '../models/family.js';
 import { modelFamily } from '../models/registry.js';
-import { carveValidation, fitFeatures, type PreparedData } from './prepare.js';
+import { carveValidation, earlyStoppingOf, fitFeatures, type PreparedData } from './prepare.js';
 
 export interface FittedFold {
   model: TrainedModel;
@@ -44,7 +44,8 @@ export async function fitAndEvaluate(
   const { transform, inputs } = fitFeatures(data, trainRows);
   // Early stopping watches a validation slice of the training rows, never the eval rows, so the
   // reported metrics are not chosen on the data they are measured on.
-  const { fitRows, validationRows } = carveValidation(trainRows, data.rowKeys, config);
+  const early = earlyStoppingOf(config, family.earlyStopping);
+  const { fitRows, validationRows } = carveValidation(trainRows, data.rowKeys, config, early);
   const y = data.labels.y;
   const { model, summary } = await family.fit({
     layout: inputLayout(transform),
@@ -55,11 +56,11 @@ export async function fitAndEvaluate(
     params: config.model,
     training: {
       epochs: config.training.epochs,
-      batchSize: config.training.batch_size,
+      batchSize: config.training.batch_size ?? defaultBatchSize(fitRows.length),
       optimizer: config.training.optimizer,
       learningRate: config.training.learning_rate,
       seed: config.training.seed,
-      earlyStoppingPatience: config.training.early_stopping?.patience,
+      earlyStoppingPatience: early?.patience,
       schedule: config.training.schedule,
       decayRate: config.training.decay_rate,
       weightDecay: config.training.weight_decay,
@@ -78,4 +79,14 @@ export async function fitAndEvaluate(
     evaluated: { outputs, y: evalY },
     rows: { fit: fitRows.length, validation: validationRows?.length ?? 0, eval: evalRows.length },
   };
+}
+
+/**
+ * Rows per step when the config does not say: 32 on small data (many steps an epoch, which early
+ * stopping then watches), then about 100 steps an epoch (rows / 100 rounded down to a power of
+ * two), at most 1,024 (where the dense kernel's step runs at full speed).
+ */
+export function defaultBatchSize(rows: number): number {
+  if (rows <= 3200) return 32;
+  return Math.min(1024, 2 ** Math.floor(Math.log2(rows / 100)));
 }

@@ -7,6 +7,7 @@ import { readColumns, selectRows, type Table } from '../data/table.js';
 import { deriveColumns, rawSources, type DerivedColumn } from '../features/derived.js';
 import { featureSpecs, specSources, type FeatureSpec } from '../features/spec.js';
 import { completeRows, fitTransform, requiredSources, transformColumns, type FittedTransform, type Matrix } from '../features/transform.js';
+import type { EarlyStopping } from '../models/family.js';
 import type { AtelierContext } from '../store/context.js';
 import type { DatasetVersionRecord } from '../store/types.js';
 
@@ -55,9 +56,26 @@ export async function prepareData(ctx: AtelierContext, config: ModelConfig): Pro
   return { dataset, specs, derived, table, labels, rowKeys, splits, trainRows, evalRows, dropped };
 }
 
-/** Splits training rows into rows to fit and rows to watch for early stopping (seeded hash). */
-export function carveValidation(trainRows: Uint32Array, rowKeys: string[], config: ModelConfig): { fitRows: Uint32Array; validationRows?: Uint32Array } {
+/**
+ * The early stopping a fit gets: the config's (`false`: none), else the family's default when it
+ * has one (networks do; see ModelFamily.earlyStopping).
+ */
+export function earlyStoppingOf(config: ModelConfig, familyDefault?: EarlyStopping): EarlyStopping | undefined {
   const early = config.training.early_stopping;
+  if (early === false) return undefined;
+  return early ?? familyDefault;
+}
+
+/**
+ * Splits training rows into rows to fit and rows to watch for early stopping (seeded hash). Any
+ * family gets the validation slice as FitInput.eval when early stopping is on.
+ */
+export function carveValidation(
+  trainRows: Uint32Array,
+  rowKeys: string[],
+  config: ModelConfig,
+  early = earlyStoppingOf(config),
+): { fitRows: Uint32Array; validationRows?: Uint32Array } {
   if (!early) return { fitRows: trainRows };
   const keys = Array.from(trainRows, (i) => rowKeys[i]!);
   const parts = assignSplits(keys, config.data.split.seed + 1, early.validation);

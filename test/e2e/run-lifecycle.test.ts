@@ -16,7 +16,7 @@ import { startPostgres, type TestPostgres } from '../services/postgres.js';
 function longConfig(dir: string): string {
   const text = readFileSync(join(ROOT, 'examples', 'housing', 'dnn.yaml'), 'utf8')
     .replace('epochs: 300', 'epochs: 1000000')
-    .replace(/ {2}early_stopping:\n(?: {4}.*\n)+/, '');
+    .replace(/ {2}early_stopping:\n(?: {4}.*\n)+/, '  early_stopping: false\n');
   const file = join(dir, 'long.yaml');
   writeFileSync(file, text);
   return file;

@@ -27,7 +27,7 @@ task: regression
 data: { dataset: housing, label: MEDV, split: { eval: 0.2, seed: 7 } }
 features: [CRIM, ZN, INDUS, CHAS, NOX, RM, AGE, DIS, RAD, TAX, PTRATIO, LSTAT]
 model: { family: dnn, hidden_units: [64, 32], activation: relu }
-training: { epochs: 8000, batch_size: 32, optimizer: adam, learning_rate: 0.003, seed: 7 }
+training: { epochs: 8000, batch_size: 32, optimizer: adam, learning_rate: 0.003, early_stopping: false, seed: 7 }
 `;
 const linear = (seed: number) => `name: e2e
 task: regression

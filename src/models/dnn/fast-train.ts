@@ -1,4 +1,5 @@
 import type * as TF from '@tensorflow/tfjs';
+import type { DenseHead } from './wasm-layout.js';
 
 /**
  * A purpose-built training step for plain dense regression nets (Dense layers with relu or linear
@@ -159,20 +160,32 @@ interface LayerLike {
   countParams(): number;
 }
 
+/** The head each task's network ends in (buildNetwork): its output activation. */
+const TASK_HEADS: Record<string, DenseHead> = { regression: 'linear', binary: 'sigmoid', multiclass: 'softmax' };
+
 /**
- * Why the fast path cannot train this network, or undefined when it can: only Dense layers
- * (relu or linear hidden, linear output, no regularizer), a regression head and Adam.
+ * Why the wasm kernel cannot train this network, or undefined when it can: only Dense layers
+ * (relu or linear hidden, no regularizer), the task's own head (linear with mean squared error,
+ * sigmoid or softmax with cross-entropy) and Adam.
  */
 export function fastPathUnsupported(network: TF.LayersModel, task: string, optimizer: string): string | undefined {
-  if (task !== 'regression') return `task ${task}`;
   if (optimizer !== 'adam') return `optimizer ${optimizer}`;
-  return plainDenseUnsupported(network, true);
+  const why = plainDenseUnsupported(network, true);
+  if (why) return why;
+  if (denseHead(network) !== TASK_HEADS[task]) return `task ${task} with a ${denseHead(network)} output`;
+  return undefined;
+}
+
+/** The output activation of a plain dense net (see plainDenseUnsupported). */
+export function denseHead(network: TF.LayersModel): DenseHead {
+  const layers = network.layers as unknown as LayerLike[];
+  return layers[layers.length - 1]!.getConfig()['activation'] as DenseHead;
 }
 
 /**
- * Why the net is not a plain dense one (Dense layers only, relu or linear hidden, linear output,
- * with biases; for training, no regularizer either), or undefined when it is: the nets the wasm
- * kernel trains and predicts.
+ * Why the net is not a plain dense one (Dense layers only, relu or linear hidden, a linear,
+ * sigmoid (one unit) or softmax output, with biases; for training, no regularizer either), or
+ * undefined when it is: the nets the wasm kernel trains and predicts.
  */
 export function plainDenseUnsupported(network: TF.LayersModel, training: boolean): string | undefined {
   const layers = network.layers as unknown as LayerLike[];
@@ -182,7 +195,8 @@ export function plainDenseUnsupported(network: TF.LayersModel, training: boolean
     const config = layer.getConfig();
     const activation = config['activation'];
     const last = i === layers.length - 1;
-    if (last ? activation !== 'linear' : activation !== 'relu' && activation !== 'linear') return `activation ${String(activation)}`;
+    const heads = config['units'] === 1 ? ['linear', 'sigmoid'] : ['linear', 'softmax'];
+    if (last ? !heads.includes(String(activation)) : activation !== 'relu' && activation !== 'linear') return `activation ${String(activation)}`;
     if (training && (config['kernelRegularizer'] || config['biasRegularizer'] || config['activityRegularizer'])) return 'regularizer';
     if (config['useBias'] === false) return 'dense without bias';
   }

@@ -14,9 +14,13 @@ export interface KernelLayer {
   relu: boolean;
 }
 
-export const NET = { layers: 0, params: 4, w: 8, m: 12, v: 16, lane0: 20, lane1: 24, lr: 32, beta1: 36, beta2: 40, omb1: 44, omb2: 48, acc1: 52, acc2: 56, eps: 60, layer0: 64, layerSize: 32 } as const;
+export const NET = { layers: 0, params: 4, w: 8, m: 12, v: 16, lane0: 20, lane1: 24, head: 28, lr: 32, beta1: 36, beta2: 40, omb1: 44, omb2: 48, acc1: 52, acc2: 56, eps: 60, layer0: 64, layerSize: 32 } as const;
 export const LAYER = { k: 0, n: 4, relu: 8, w: 12, b: 16, wt: 20 } as const;
 export const LANE = { rows: 0, count: 4, grad: 8, dz0: 12, dz1: 16, y: 20, outputs: 24, scale: 32, squared: 40, data: 48, labels: 52, order: 56, acts: 64 } as const;
+
+/** The kernel's heads (NET.head): the loss on the last layer's linear outputs. */
+export const HEAD = { linear: 0, sigmoid: 1, softmax: 2 } as const;
+export type DenseHead = keyof typeof HEAD;
 
 export const pad4 = (n: number): number => Math.ceil(n / 4) * 4;
 

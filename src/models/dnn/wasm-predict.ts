@@ -1,14 +1,14 @@
 /**
- * Predictions of plain dense nets (Dense layers, relu or linear hidden, linear output: the
- * regressors the training kernel handles) on the same wasm SIMD kernel (wasm/dense-train.ts,
+ * Predictions of plain dense nets (Dense layers, relu or linear hidden, a linear, sigmoid or
+ * softmax output: the nets the training kernel handles; the output activation is applied here) on the same wasm SIMD kernel (wasm/dense-train.ts,
  * `forward`): rows go through in blocks of LANE_ROWS with one call per block, where TF.js's
  * predict costs a tensor upload, one kernel call per layer and a download per chunk. Float32
  * weights and sums, as TF.js; the sums run in another order, so values agree to float32 rounding.
  */
 import type * as TF from '@tensorflow/tfjs';
-import { plainDenseUnsupported, readDenseLayers } from './fast-train.js';
+import { denseHead, plainDenseUnsupported, readDenseLayers } from './fast-train.js';
 import { denseKernelModule, instantiateDenseKernel, kernelMemory, type DenseKernel } from './wasm-kernel.js';
-import { kernelLayout, LANE, writeTables, writeWeights, type KernelLayout } from './wasm-layout.js';
+import { kernelLayout, LANE, writeTables, writeWeights, type DenseHead, type KernelLayout } from './wasm-layout.js';
 
 /** Rows per kernel call: a block's activations (64 floats a row) stay in L2. */
 const LANE_ROWS = 1024;
@@ -20,8 +20,11 @@ export class WasmDensePredictor {
   private readonly i32: Int32Array;
   readonly inputs: number;
   readonly outputs: number;
+  /** The output activation, applied here to the kernel's linear outputs. */
+  private readonly head: DenseHead;
 
   private constructor(network: TF.LayersModel) {
+    this.head = denseHead(network);
     const layers = readDenseLayers(network);
     this.inputs = layers[0]!.inputs;
     this.outputs = layers[layers.length - 1]!.units;
@@ -62,6 +65,19 @@ export class WasmDensePredictor {
       if (n === outputs) out.set(f32.subarray(output, output + count * n), start * outputs);
       else for (let r = 0; r < count; r++) for (let o = 0; o < outputs; o++) out[(start + r) * outputs + o] = f32[output + r * n + o]!;
     }
+    if (this.head === 'sigmoid') for (let i = 0; i < out.length; i++) out[i] = 1 / (1 + Math.exp(-out[i]!));
+    if (this.head === 'softmax') softmaxRows(out, outputs);
     return out;
+  }
+}
+
+/** Softmax of each row of `z` ([rows, width] row-major), in place, from the row's largest value (as TF.js). */
+function softmaxRows(z: Float32Array, width: number): void {
+  for (let start = 0; start < z.length; start += width) {
+    let top = z[start]!;
+    for (let j = 1; j < width; j++) top = Math.max(top, z[start + j]!);
+    let sum = 0;
+    for (let j = 0; j < width; j++) sum += Math.exp(z[start + j]! - top);
+    for (let j = 0; j < width; j++) z[start + j] = Math.exp(z[start + j]! - top) / sum;
   }
 }

@@ -1,7 +1,7 @@
 /**
- * The dense fast path on our own wasm SIMD kernel (wasm/dense-train.ts): plain dense regression
- * nets (relu or linear hidden layers, linear output, MSE, Adam), the cases fastPathUnsupported
- * accepts. Weights, Adam moments, activations and gradients live in one WebAssembly.Memory; a step
+ * The dense fast path on our own wasm SIMD kernel (wasm/dense-train.ts): plain dense nets (relu
+ * or linear hidden layers; a linear output with MSE, or a sigmoid or softmax output with
+ * cross-entropy; Adam), the cases fastPathUnsupported accepts. Weights, Adam moments, activations and gradients live in one WebAssembly.Memory; a step
  * is one call into wasm (or, on two threads, one call on each thread plus the update), with no
  * TF.js kernel and no per-op round trip.
  *
@@ -16,9 +16,9 @@
  */
 import type * as TF from '@tensorflow/tfjs';
 import type { Worker } from 'node:worker_threads';
-import { readDenseLayers, writeDenseLayers, type FastTrainOptions } from './fast-train.js';
-import { CONTROL, denseKernelModule, instantiateDenseKernel, kernelMemory, type DenseKernel } from './wasm-kernel.js';
-import { firstLaneRows, kernelLayout, LANE, NET, pad4, writeTables, writeWeights, type KernelLayout, type LaneLayout } from './wasm-layout.js';
+import { denseHead, readDenseLayers, writeDenseLayers, type FastTrainOptions } from './fast-train.js';
+import { CONTROL, denseKernelModule, instantiateDenseKernel, kernelMemory, releaseKernelMemory, type DenseKernel } from './wasm-kernel.js';
+import { firstLaneRows, HEAD, kernelLayout, LANE, NET, pad4, writeTables, writeWeights, type KernelLayout, type LaneLayout } from './wasm-layout.js';
 import { startKernelWorker, type KernelWorkerData } from './wasm-worker.js';
 
 export interface WasmTrainOptions extends Omit<FastTrainOptions, 'elementwise'> {
@@ -33,6 +33,12 @@ export interface WasmTrainOptions extends Omit<FastTrainOptions, 'elementwise'> 
    * in JavaScript. The arrays must not change while the trainer lives.
    */
   data?: { x: Float32Array; y: Float32Array };
+  /**
+   * Room for `data` is laid out but the copy waits for copyData(): until then rows are gathered
+   * in JavaScript (same result). Writing memory the first time is slow here (page faults: about
+   * 5 ms per MB), which one epoch does not repay; the family copies from the second epoch.
+   */
+  deferCopy?: boolean;
 }
 
 /** The largest training set copied into the kernel's memory (wasm32 memory ends at 4 GiB). */
@@ -58,15 +64,19 @@ export class WasmDenseTrainer {
   private readonly i32: Int32Array;
   private readonly f64: Float64Array;
   private readonly u32: Uint32Array;
-  /** The training set held in the kernel's memory, if any. */
+  /** The training set the memory has room for, and whether it has been copied there. */
   private readonly source: { x: Float32Array; y: Float32Array } | undefined;
+  private sourceCopied = false;
   private readonly control = new Int32Array(new SharedArrayBuffer(CONTROL.size * 4));
   private worker: Worker | undefined;
   private workerError: string | undefined;
   private seq = 0;
+  private closed = false;
   private rate: number;
   /** Units of the last layer. */
   readonly outputs: number;
+  /** The output activation, whose loss the kernel takes: mean squared error (linear) or cross-entropy. */
+  private readonly crossEntropy: boolean;
   private readonly maxBatch: number;
 
   private constructor(
@@ -78,17 +88,21 @@ export class WasmDenseTrainer {
     const data = options.data;
     this.source = data && data.x.length * 4 <= DATA_IN_KERNEL_MAX_BYTES ? data : undefined;
     this.outputs = layers[layers.length - 1]!.units;
+    const head = denseHead(network);
+    this.crossEntropy = head !== 'linear';
     this.layout = kernelLayout(layers, options.maxBatch, this.source ? this.source.y.length / this.outputs : 0);
     this.maxBatch = options.maxBatch;
     // A worker's instance uses the same memory.
-    this.memory = kernelMemory(this.layout.bytes);
+    // The training set's region is written whole by copyData (not zeroed: writing untouched memory is slow here).
+    this.memory = kernelMemory(this.layout.bytes, this.layout.data || this.layout.bytes);
     const buffer = this.memory.buffer;
     this.f32 = new Float32Array(buffer);
     this.i32 = new Int32Array(buffer);
     this.f64 = new Float64Array(buffer);
     this.u32 = new Uint32Array(buffer);
     writeTables(buffer, this.layout);
-    if (this.source) this.copyData(this.source);
+    this.i32[(this.layout.net + NET.head) >> 2] = HEAD[head];
+    if (!options.deferCopy) this.copyData();
     const net = this.layout.net;
     const beta1 = options.beta1 ?? 0.9;
     const beta2 = options.beta2 ?? 0.999;
@@ -147,8 +161,9 @@ export class WasmDenseTrainer {
   }
 
   /**
-   * One Adam step on a batch: `xs` row-major [size, inputs], `ys` [size, outputs] (already
-   * scaled). Returns the batch's mean squared error before the step (what trainOnBatch returns).
+   * One Adam step on a batch: `xs` row-major [size, inputs], `ys` [size, outputs] (regression:
+   * scaled labels; binary: 0 or 1; multiclass: one-hot). Returns the batch's loss before the step
+   * (mean squared error or cross-entropy, what trainOnBatch returns).
    */
   step(xs: Float32Array, ys: Float32Array, size: number): number {
     return this.stepRows({ x: xs, y: ys, start: 0, size });
@@ -163,7 +178,7 @@ export class WasmDenseTrainer {
     const { layout, kernel } = this;
     this.checkSize(batch.size);
     const first = firstLaneRows(batch.size);
-    const scale = 2 / (batch.size * this.outputs);
+    const scale = this.lossScale(batch.size);
     let squared: number;
     if (!this.worker) {
       this.fillLane(layout.lanes[0], batch, 0, first, scale);
@@ -178,16 +193,33 @@ export class WasmDenseTrainer {
       Atomics.notify(c, CONTROL.seq);
       this.fillLane(layout.lanes[0], batch, 0, first, scale);
       const mine = kernel.gradient(layout.net, layout.lanes[0].table);
-      // Node lets the main thread block on Atomics.wait; the worker's half takes about as long as ours.
-      for (let waited = 0; Atomics.load(c, CONTROL.done) !== seq; waited++) {
-        if (waited === 6) throw new Error('dnn kernel worker did not answer in 60 s');
-        Atomics.wait(c, CONTROL.done, seq - 1, 10_000);
+      if (Atomics.compareExchange(c, CONTROL.claim, seq - 1, seq) === seq - 1) {
+        // The worker has not started lane 1 (descheduled on a busy machine): compute it here, the same arithmetic.
+        kernel.gradient(layout.net, layout.lanes[1].table);
+      } else {
+        // Node lets the main thread block on Atomics.wait; the worker's half takes about as long as ours.
+        // (done may lag by more than a step: the worker skips the steps this thread claimed.)
+        for (let timeouts = 0; ; ) {
+          const done = Atomics.load(c, CONTROL.done);
+          if (done === seq) break;
+          if (Atomics.wait(c, CONTROL.done, done, 10_000) === 'timed-out' && ++timeouts === 6) throw new Error('dnn kernel worker did not answer in 60 s');
+        }
+        if (c[CONTROL.failed]) throw new Error(`dnn kernel worker failed${this.workerError ? `: ${this.workerError}` : ''}`);
       }
-      if (c[CONTROL.failed]) throw new Error(`dnn kernel worker failed${this.workerError ? `: ${this.workerError}` : ''}`);
       kernel.update(layout.net);
       squared = mine + this.f64[(layout.lanes[1].table + LANE.squared) >> 3]!;
     }
-    return squared / (batch.size * this.outputs);
+    return this.meanLoss(squared, batch.size);
+  }
+
+  /** d(loss)/d(output) per unit of error: the mean over rows and outputs (MSE) or over rows (cross-entropy). */
+  private lossScale(size: number): number {
+    return this.crossEntropy ? 1 / size : 2 / (size * this.outputs);
+  }
+
+  /** The batch's loss (what trainOnBatch returns) from the lanes' summed loss. */
+  private meanLoss(summed: number, size: number): number {
+    return this.crossEntropy ? summed / size : summed / (size * this.outputs);
   }
 
   /**
@@ -199,8 +231,8 @@ export class WasmDenseTrainer {
     this.checkSize(size);
     const batch = { x: xs, y: ys, start: 0, size };
     const first = firstLaneRows(size);
-    this.fillLane(layout.lanes[0], batch, 0, first, 2 / (size * this.outputs));
-    this.fillLane(layout.lanes[1], batch, first, size - first, 2 / (size * this.outputs));
+    this.fillLane(layout.lanes[0], batch, 0, first, this.lossScale(size));
+    this.fillLane(layout.lanes[1], batch, first, size - first, this.lossScale(size));
     const squared = kernel.gradient(layout.net, layout.lanes[0].table) + kernel.gradient(layout.net, layout.lanes[1].table);
     const [g0, g1] = layout.lanes.map((lane) => lane.grad >> 2) as [number, number];
     const sum = (offset: number, i: number) => Math.fround(f32[g0 + (offset >> 2) + i]! + f32[g1 + (offset >> 2) + i]!);
@@ -209,7 +241,7 @@ export class WasmDenseTrainer {
       for (let r = 0; r < l.inputs; r++) for (let c = 0; c < l.units; c++) kernelGrad[r * l.units + c] = sum(l.wOffset, r * l.n + c);
       return { kernel: kernelGrad, bias: Float32Array.from({ length: l.units }, (_v, c) => sum(l.bOffset, c)) };
     });
-    return { loss: squared / (size * this.outputs), layers };
+    return { loss: this.meanLoss(squared, size), layers };
   }
 
   /** The lanes hold half of maxBatch rows each: a larger batch would write past them. */
@@ -217,14 +249,23 @@ export class WasmDenseTrainer {
     if (size > this.maxBatch) throw new Error(`dnn kernel: a batch of ${size} rows, laid out for ${this.maxBatch}`);
   }
 
-  /** Copies the training set into the kernel's memory, inputs padded to whole f32x4 rows. */
-  private copyData(data: { x: Float32Array; y: Float32Array }): void {
+  /**
+   * Copies the training set (options.data) into the kernel's memory, inputs padded to whole f32x4
+   * rows; from then on each thread gathers its rows there. Once; nothing without room for it.
+   */
+  copyData(): void {
+    const data = this.source;
+    if (!data || this.sourceCopied) return;
     const { inputs, k } = this.layout.layers[0]!;
     const at = this.layout.data >> 2;
     const rows = data.y.length / this.outputs;
     if (k === inputs) this.f32.set(data.x.subarray(0, rows * inputs), at);
-    else for (let r = 0; r < rows; r++) this.f32.set(data.x.subarray(r * inputs, (r + 1) * inputs), at + r * k);
+    else {
+      this.f32.fill(0, at, at + rows * k);
+      for (let r = 0; r < rows; r++) this.f32.set(data.x.subarray(r * inputs, (r + 1) * inputs), at + r * k);
+    }
     this.f32.set(data.y, this.layout.labels >> 2);
+    this.sourceCopied = true;
   }
 
   /**
@@ -240,7 +281,7 @@ export class WasmDenseTrainer {
     this.i32[(lane.table + LANE.rows) >> 2] = rows;
     this.i32[(lane.table + LANE.count) >> 2] = count;
     this.f64[(lane.table + LANE.scale) >> 3] = scale;
-    const inKernel = batch.order !== undefined && batch.x === this.source?.x && batch.y === this.source.y;
+    const inKernel = this.sourceCopied && batch.order !== undefined && batch.x === this.source?.x && batch.y === this.source.y;
     this.i32[(lane.table + LANE.data) >> 2] = inKernel ? this.layout.data : 0;
     if (inKernel) {
       this.u32.set(batch.order!.subarray(batch.start + from, batch.start + from + count), lane.order >> 2);
@@ -293,14 +334,18 @@ export class WasmDenseTrainer {
     this.loadWeights(readDenseLayers(this.network));
   }
 
-  /** Stops the worker thread, if any. */
+  /** Stops the worker thread, if any, and gives the memory back for another trainer: nothing may be called after. */
   async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
     const worker = this.worker;
     this.worker = undefined;
-    if (!worker) return;
-    this.control[CONTROL.command] = CONTROL.exit;
-    Atomics.store(this.control, CONTROL.seq, ++this.seq);
-    Atomics.notify(this.control, CONTROL.seq);
-    await worker.terminate();
+    if (worker) {
+      this.control[CONTROL.command] = CONTROL.exit;
+      Atomics.store(this.control, CONTROL.seq, ++this.seq);
+      Atomics.notify(this.control, CONTROL.seq);
+      await worker.terminate();
+    }
+    releaseKernelMemory(this.memory);
   }
 }

@@ -2,7 +2,8 @@
  * The second thread of WasmDenseTrainer: its own instance of the dense kernel on the trainer's
  * shared memory. For each batch it computes lane 1's gradients (the second half of the batch)
  * and signals; the trainer adds them to lane 0's and runs Adam. It meets the trainer on Atomics
- * (no message per step).
+ * (no message per step). Whichever thread claims a step's lane 1 first computes it: on a busy
+ * machine a worker that wakes late leaves it to the trainer instead of holding it up.
  *
  * The worker is a few lines of plain JavaScript run with `eval: true`, not a module file: it then
  * starts in tens of milliseconds from source and from dist alike (a TypeScript worker under tsx
@@ -30,6 +31,8 @@ for (;;) {
   Atomics.wait(control, C.seq, seen);
   seen = Atomics.load(control, C.seq);
   if (control[C.command] === C.exit) break;
+  // The trainer computes lane 1 itself when it gets there first (this thread woke late).
+  if (Atomics.compareExchange(control, C.claim, seen - 1, seen) !== seen - 1) continue;
   try {
     kernel.gradient(d.net, d.lane);
     control[C.failed] = 0;

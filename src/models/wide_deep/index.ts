@@ -29,7 +29,7 @@ import { seededRandom, shuffledIndices, tensorflow } from '../tf.js';
 import { scheduledRate, setLearningRate } from '../dnn/network.js';
 import { buildNetwork, decayWeights, inputWidths, makeOptimizer, planInputs, splitRows, type InputPlan } from './network.js';
 import { resolveParams, type WideDeepParams } from './params.js';
-import { BestWeights, dropoutLayers, epochTrainLoss, lossFunction, networkEpochReport, targetScale, warmStartFrom } from '../tf-training.js';
+import { BestWeights, dropoutLayers, epochTrainLoss, lossFunction, NETWORK_EARLY_STOPPING, networkEpochReport, targetScale, warmStartFrom } from '../tf-training.js';
 
 export { WIDE_DEEP_ACTIVATIONS, WIDE_DEEP_PARAMS, defaultParams, embeddingDimFor, resolveParams, type WideDeepActivation, type WideDeepParams } from './params.js';
 export { OPTIMIZERS, planInputs, type InputPlan } from './network.js';
@@ -144,6 +144,7 @@ async function warmStartChecked(tf: typeof TF, network: TF.LayersModel, plan: In
 export const wideDeepFamily: ModelFamily<WideDeepParams> = {
   name: 'wide_deep',
   warmStart: true,
+  earlyStopping: NETWORK_EARLY_STOPPING,
   tasks: ['regression', 'binary', 'multiclass'],
 
   async fit(input: FitInput<WideDeepParams>) {
