@@ -215,6 +215,8 @@ export const modelConfigSchema = z.strictObject({
 export type ModelConfig = z.infer<typeof modelConfigSchema>;
 export type DnnModelConfig = z.infer<typeof dnnModel>;
 export type TrainingSettings = z.infer<typeof trainingSection>;
+/** `training.early_stopping`'s defaults: what a family that asks for a validation slice by default gets. */
+export const EARLY_STOPPING_DEFAULTS = trainingSection.shape.early_stopping.unwrap().parse({});
 
 
 function describeIssue(issue: z.core.$ZodIssue): { field: string; message: string; path: (string | number)[] } {

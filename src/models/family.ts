@@ -82,6 +82,11 @@ export interface ModelFamily<P> {
   readonly tasks: readonly Task[];
   /** Whether fit can start from a saved model's weights (FitInput.warmStart). */
   readonly warmStart: boolean;
+  /**
+   * Whether training should hold back a validation slice for this model config even when the
+   * config sets no `training.early_stopping` (the family then stops on it by its own defaults).
+   */
+  validationByDefault?(params: P): boolean;
   fit(input: FitInput<P>): Promise<{ model: TrainedModel; summary: FitSummary }>;
   load(dir: string): Promise<TrainedModel>;
 }

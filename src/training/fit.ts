@@ -44,7 +44,7 @@ export async function fitAndEvaluate(
   const { transform, inputs } = fitFeatures(data, trainRows);
   // Early stopping watches a validation slice of the training rows, never the eval rows, so the
   // reported metrics are not chosen on the data they are measured on.
-  const { fitRows, validationRows } = carveValidation(trainRows, data.rowKeys, config);
+  const { fitRows, validationRows } = carveValidation(trainRows, data.rowKeys, config, family.validationByDefault?.(config.model) ?? false);
   const y = data.labels.y;
   const { model, summary } = await family.fit({
     layout: inputLayout(transform),

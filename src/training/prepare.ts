@@ -1,4 +1,4 @@
-import { parseRef, type ModelConfig } from '../core/config.js';
+import { EARLY_STOPPING_DEFAULTS, parseRef, type ModelConfig } from '../core/config.js';
 import { AtelierError } from '../core/errors.js';
 import { resolveDataset } from '../data/datasets.js';
 import { checkLabelColumn, readLabels, type Labels } from '../data/labels.js';
@@ -55,9 +55,17 @@ export async function prepareData(ctx: AtelierContext, config: ModelConfig): Pro
   return { dataset, specs, derived, table, labels, rowKeys, splits, trainRows, evalRows, dropped };
 }
 
-/** Splits training rows into rows to fit and rows to watch for early stopping (seeded hash). */
-export function carveValidation(trainRows: Uint32Array, rowKeys: string[], config: ModelConfig): { fitRows: Uint32Array; validationRows?: Uint32Array } {
-  const early = config.training.early_stopping;
+/**
+ * Splits training rows into rows to fit and rows to watch for early stopping (seeded hash); with
+ * `byDefault` (the family asks for one) a slice of the default size when the config sets none.
+ */
+export function carveValidation(
+  trainRows: Uint32Array,
+  rowKeys: string[],
+  config: ModelConfig,
+  byDefault = false,
+): { fitRows: Uint32Array; validationRows?: Uint32Array } {
+  const early = config.training.early_stopping ?? (byDefault ? EARLY_STOPPING_DEFAULTS : undefined);
   if (!early) return { fitRows: trainRows };
   const keys = Array.from(trainRows, (i) => rowKeys[i]!);
   const parts = assignSplits(keys, config.data.split.seed + 1, early.validation);
