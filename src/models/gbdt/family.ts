@@ -69,10 +69,13 @@ export const gbdtFamily: ModelFamily<GbdtConfig> = {
   async fit(input: FitInput<GbdtConfig>) {
     const { family: _family, ...given } = input.params ?? {};
     const watched = input.eval !== undefined;
+    // The slice picks the number of trees only when the config does not fix it.
+    const picksTrees = watched && given.n_estimators === undefined;
+    const rows = input.train.x.rows + (input.eval?.x.rows ?? 0);
     let params: GbdtParams;
     try {
       params = resolveParams({
-        ...adaptiveDefaults(input.train.x.rows + (input.eval?.x.rows ?? 0), watched),
+        ...adaptiveDefaults(rows, picksTrees),
         ...given,
         objective: input.task,
         ...(input.task === 'multiclass' ? { num_class: input.numClasses } : {}),
@@ -92,7 +95,7 @@ export const gbdtFamily: ModelFamily<GbdtConfig> = {
       onIteration,
     });
     const summary = { epochsRun: model.iterationsTrained, bestEpoch: model.iterations, stoppedEarly: model.iterationsTrained < params.n_estimators };
-    if (input.eval && refits(input.train.x.rows + input.eval.x.rows)) {
+    if (input.eval && picksTrees && refits(rows)) {
       // Small data: the slice chose the number of trees; now every row trains them (the count
       // scaled by the rows gained, as each tree then sees more of them).
       const all = joinRows(input.train, input.eval);

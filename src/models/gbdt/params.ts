@@ -72,12 +72,12 @@ export const ADAPTIVE = {
 };
 
 /**
- * The data-dependent defaults for `rows` rows when a validation slice is held back (`watched`);
- * none without one (a config that fixes n_estimators keeps the plain defaults: a small learning
- * rate would leave its trees short).
+ * The data-dependent defaults for `rows` rows when a validation slice picks the number of trees
+ * (`picksTrees`); none otherwise (a config that fixes n_estimators keeps the plain defaults: a
+ * small learning rate would leave its trees short).
  */
-export function adaptiveDefaults(rows: number, watched: boolean): Partial<GbdtParams> {
-  if (!watched) return {};
+export function adaptiveDefaults(rows: number, picksTrees: boolean): Partial<GbdtParams> {
+  if (!picksTrees) return {};
   return { n_estimators: ADAPTIVE.treeCeiling, ...(rows < ADAPTIVE.smallRows ? ADAPTIVE.smallData : {}) };
 }
 
