@@ -65,7 +65,7 @@ const gbdtModel = z.strictObject({
   max_depth: z.number().int().min(0).optional().describe('Deepest level of a tree; 0 = no limit, lossguide only (default 6; 3 when the slice picks the trees on under 10,000 rows).'),
   num_leaves: z.number().int().min(2).optional().describe('Most leaves per tree with growth lossguide (default 31).'),
   growth: z.enum(['depthwise', 'lossguide']).optional().describe('depthwise (XGBoost) or lossguide: best leaf first (LightGBM) (default depthwise).'),
-  min_child_weight: z.number().min(0).optional().describe('Smallest hessian sum of a child (default 1; 3 when the slice picks the trees on under 10,000 rows).'),
+  min_child_weight: z.number().min(0).optional().describe('Smallest hessian sum of a child (default 1).'),
   min_split_gain: z.number().min(0).optional().describe('Smallest loss reduction of a split (default 0).'),
   reg_lambda: z.number().min(0).optional().describe('L2 penalty on leaf values (default 1).'),
   reg_alpha: z.number().min(0).optional().describe('L1 penalty on leaf values (default 0).'),
