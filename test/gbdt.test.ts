@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import {
@@ -20,7 +20,7 @@ import { quantizeGradients } from '../src/models/gbdt/quantize.js';
 import { sortValues } from '../src/models/gbdt/radix.js';
 import { floatBelow } from '../src/models/gbdt/forest-wasm.js';
 import { predictTree } from '../src/models/gbdt/tree.js';
-import { HOUSING } from './helpers.js';
+import { cli, HOUSING, tempDir } from './helpers.js';
 
 const IRIS = '/work/shared/datasets/iris.csv';
 
@@ -533,5 +533,40 @@ describe('quality', () => {
     const acc = correct / x.rows;
     console.log(`iris 5-fold CV accuracy ${acc.toFixed(3)}`);
     assert.ok(acc >= 0.95, `accuracy ${acc}`);
+  });
+});
+
+describe('gbdt defaults through the CLI', () => {
+  const config = (model: string) =>
+    ['name: housing-default', 'task: regression', 'data: { dataset: housing, label: MEDV }', `model: ${model}`, 'training: { seed: 42 }', ''].join('\n');
+
+  it('a default gbdt holds back a validation slice and stops on it; a given n_estimators trains exactly that many trees on every row', { timeout: 120_000 }, async () => {
+    const ws = tempDir();
+    assert.equal((await cli(['init'], { cwd: ws })).code, 0);
+    const imported = await cli(['data', 'import', HOUSING, '--name', 'housing'], { cwd: ws });
+    assert.equal(imported.code, 0, imported.stderr);
+
+    writeFileSync(join(ws, 'default.yaml'), config('{ family: gbdt }'));
+    const byDefault = await cli(['train', 'default.yaml', '--json'], { cwd: ws });
+    assert.equal(byDefault.code, 0, byDefault.stderr);
+    const { rows, epochs } = byDefault.json;
+    const trees = (bundle: string) => JSON.parse(readFileSync(join(bundle, 'model', 'gbdt.json'), 'utf8')).trees.length as number;
+    assert.ok(rows.validation > 0, `validation rows ${rows.validation}`);
+    assert.equal(epochs.stoppedEarly, true);
+    assert.ok(epochs.best >= 1 && epochs.best < epochs.run, `best ${epochs.best} of ${epochs.run}`);
+    // The ceiling is 2,000 trees; the slice chose fewer, then every row (fit + slice) trained
+    // that many scaled by the rows gained.
+    const kept = trees(byDefault.json.bundle);
+    assert.equal(kept, Math.round((epochs.best * (rows.train + rows.validation)) / rows.train));
+    assert.ok(kept < 2000, `trees ${kept}`);
+    assert.ok(byDefault.json.metrics.rmse < 5, `held-out RMSE ${byDefault.json.metrics.rmse}`);
+
+    writeFileSync(join(ws, 'fixed.yaml'), config('{ family: gbdt, n_estimators: 40 }'));
+    const fixed = await cli(['train', 'fixed.yaml', '--json'], { cwd: ws });
+    assert.equal(fixed.code, 0, fixed.stderr);
+    assert.equal(fixed.json.rows.validation, 0);
+    assert.equal(fixed.json.epochs.stoppedEarly, false);
+    assert.equal(fixed.json.epochs.run, 40);
+    assert.equal(trees(fixed.json.bundle), 40);
   });
 });

@@ -60,17 +60,17 @@ const wideDeepModel = z.strictObject({
 // Defaults live with the booster (src/models/gbdt/params.ts, GBDT_PARAMS).
 const gbdtModel = z.strictObject({
   family: z.literal('gbdt').describe('Histogram gradient-boosted trees (the XGBoost/LightGBM hist design), written here, on worker threads.'),
-  n_estimators: z.number().int().positive().optional().describe('Boosting iterations (default 100).'),
-  learning_rate: z.number().positive().optional().describe('Shrinkage of every leaf value (default 0.1).'),
-  max_depth: z.number().int().min(0).optional().describe('Deepest level of a tree; 0 = no limit, lossguide only (default 6).'),
+  n_estimators: z.number().int().positive().optional().describe('Boosting iterations. Not given: a validation slice picks them by early stopping, up to 2,000 (see docs/training.md, GBDT defaults); given: exactly that many on every training row, unless training.early_stopping is set (default 100 then).'),
+  learning_rate: z.number().positive().optional().describe('Shrinkage of every leaf value (default 0.1; 0.03 when the slice picks the trees on under 10,000 rows).'),
+  max_depth: z.number().int().min(0).optional().describe('Deepest level of a tree; 0 = no limit, lossguide only (default 6; 3 when the slice picks the trees on under 10,000 rows).'),
   num_leaves: z.number().int().min(2).optional().describe('Most leaves per tree with growth lossguide (default 31).'),
   growth: z.enum(['depthwise', 'lossguide']).optional().describe('depthwise (XGBoost) or lossguide: best leaf first (LightGBM) (default depthwise).'),
   min_child_weight: z.number().min(0).optional().describe('Smallest hessian sum of a child (default 1).'),
   min_split_gain: z.number().min(0).optional().describe('Smallest loss reduction of a split (default 0).'),
   reg_lambda: z.number().min(0).optional().describe('L2 penalty on leaf values (default 1).'),
   reg_alpha: z.number().min(0).optional().describe('L1 penalty on leaf values (default 0).'),
-  subsample: z.number().gt(0).max(1).optional().describe('Fraction of rows drawn for each iteration (default 1).'),
-  colsample_bytree: z.number().gt(0).max(1).optional().describe('Fraction of features drawn for each tree (default 1).'),
+  subsample: z.number().gt(0).max(1).optional().describe('Fraction of rows drawn for each iteration (default 1; 0.8 when the slice picks the trees on under 10,000 rows).'),
+  colsample_bytree: z.number().gt(0).max(1).optional().describe('Fraction of features drawn for each tree (default 1; 0.8 when the slice picks the trees on under 10,000 rows).'),
   max_bin: z.number().int().min(2).max(255).optional().describe('Most value bins per feature (default 255).'),
   threads: z.number().int().positive().optional().describe('Worker threads for histograms (default: the cores); results are identical for any value.'),
 });

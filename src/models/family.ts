@@ -76,9 +76,12 @@ export interface TrainedModel {
   dispose(): void;
 }
 
-/** Early stopping: epochs (or rounds) without improvement, and the fraction of training rows watched. */
+/**
+ * Early stopping: epochs (or rounds) without improvement, and the fraction of training rows
+ * watched. A family's default may leave the patience to the family (GBDT sets it by learning rate).
+ */
 export interface EarlyStopping {
-  patience: number;
+  patience?: number;
   validation: number;
 }
 
@@ -87,10 +90,11 @@ export interface ModelFamily<P> {
   readonly name: string;
   readonly tasks: readonly Task[];
   /**
-   * Early stopping when the config leaves `training.early_stopping` out (a family opts in by
-   * giving its default); without it, only a config that asks for early stopping gets it.
+   * Early stopping when the config leaves `training.early_stopping` out, for this model config (a
+   * family opts in by giving its default; GBDT only when the config does not fix n_estimators);
+   * without it, only a config that asks for early stopping gets it.
    */
-  readonly earlyStopping?: EarlyStopping;
+  earlyStopping?(params: P): EarlyStopping | undefined;
   /** Whether fit can start from a saved model's weights (FitInput.warmStart). */
   readonly warmStart: boolean;
   fit(input: FitInput<P>): Promise<{ model: TrainedModel; summary: FitSummary }>;

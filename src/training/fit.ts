@@ -44,7 +44,7 @@ export async function fitAndEvaluate(
   const { transform, inputs } = fitFeatures(data, trainRows);
   // Early stopping watches a validation slice of the training rows, never the eval rows, so the
   // reported metrics are not chosen on the data they are measured on.
-  const early = earlyStoppingOf(config, family.earlyStopping);
+  const early = earlyStoppingOf(config, family.earlyStopping?.(config.model));
   const { fitRows, validationRows } = carveValidation(trainRows, data.rowKeys, config, early);
   const y = data.labels.y;
   const { model, summary } = await family.fit({

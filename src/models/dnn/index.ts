@@ -159,7 +159,7 @@ function kernelThreads(asked: number | undefined, rows: number, batchSize: numbe
 export const dnnFamily: ModelFamily<DnnModelConfig> = {
   name: 'dnn',
   warmStart: true,
-  earlyStopping: NETWORK_EARLY_STOPPING,
+  earlyStopping: () => NETWORK_EARLY_STOPPING,
   tasks: ['regression', 'binary', 'multiclass'],
 
   async fit(input: FitInput<DnnModelConfig>) {

@@ -144,7 +144,7 @@ async function warmStartChecked(tf: typeof TF, network: TF.LayersModel, plan: In
 export const wideDeepFamily: ModelFamily<WideDeepParams> = {
   name: 'wide_deep',
   warmStart: true,
-  earlyStopping: NETWORK_EARLY_STOPPING,
+  earlyStopping: () => NETWORK_EARLY_STOPPING,
   tasks: ['regression', 'binary', 'multiclass'],
 
   async fit(input: FitInput<WideDeepParams>) {
