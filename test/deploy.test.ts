@@ -164,8 +164,12 @@ describe('deploy/Dockerfile', () => {
   });
 
   test('every package the program imports is a runtime dependency, kept by `npm prune --omit=dev`', { timeout: 10_000 }, () => {
-    const { dependencies } = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { dependencies: Record<string, string> };
+    const { dependencies, imports } = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
+      dependencies: Record<string, string>;
+      imports: Record<string, { default: string }>;
+    };
     const imported = new Set<string>();
+    const subpathImports = new Set<string>();
     const walk = (dir: string) => {
       for (const entry of readdirSync(dir, { withFileTypes: true })) {
         const path = join(dir, entry.name);
@@ -173,7 +177,8 @@ describe('deploy/Dockerfile', () => {
         else if (entry.name.endsWith('.ts')) {
           const text = readFileSync(path, 'utf8');
           for (const m of text.matchAll(/(?:from\s+|import\(\s*|require\(\s*)'([^'.][^']*)'/g)) {
-            if (!m[1]!.startsWith('node:')) imported.add(/^(@[^/]+\/[^/]+|[^/]+)/.exec(m[1]!)![1]!);
+            if (m[1]!.startsWith('#')) subpathImports.add(m[1]!);
+            else if (!m[1]!.startsWith('node:')) imported.add(/^(@[^/]+\/[^/]+|[^/]+)/.exec(m[1]!)![1]!);
           }
         }
       }
@@ -181,6 +186,13 @@ describe('deploy/Dockerfile', () => {
     walk(join(ROOT, 'src'));
     assert.ok(imported.has('fastify') && imported.has('better-sqlite3'), [...imported].join(' '));
     for (const name of imported) assert.ok(name in dependencies, `src imports ${name}, which is not in package.json's dependencies (the image would not have it)`);
+    // `#name` imports are bundles the build writes into dist/ (copied into the image whole).
+    assert.ok(subpathImports.has('#yaml'), [...subpathImports].join(' '));
+    for (const name of subpathImports) {
+      const target = imports[name]?.default;
+      assert.ok(target?.startsWith('./dist/'), `src imports ${name}, which package.json's imports do not map into dist/ (the image would not have it)`);
+      assert.ok(existsSync(join(ROOT, target)), `${name} maps to ${target}, which npm run build did not write`);
+    }
   });
 
   test('the build stage holds every file `npm run build` reads before it runs', { timeout: 10_000 }, () => {

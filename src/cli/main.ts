@@ -39,8 +39,12 @@ function commandWord(args: string[]): string | undefined {
   return undefined;
 }
 
-const word = commandWord(process.argv.slice(2));
-for (const name of word && COMMANDS.includes(word) ? [word] : COMMANDS) (await loadCommand(name))(program);
+const args = process.argv.slice(2);
+const word = commandWord(args);
+// `atelier --version` needs no command; a command word loads its own; anything else (help, a typo) loads all.
+const versionOnly = word === undefined && (args.includes('--version') || args.includes('-V'));
+const load = versionOnly ? [] : word && COMMANDS.includes(word) ? [word] : COMMANDS;
+for (const name of load) (await loadCommand(name))(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -2,16 +2,13 @@ import { dirname } from 'node:path';
 import type { Command } from 'commander';
 import { parseRef } from '../../core/config.js';
 import { AtelierError } from '../../core/errors.js';
-import { describeVerdict, validateModelVersion } from '../../evaluation/blessing.js';
 import { latestVerdict } from '../../registry/verdicts.js';
 import { aliasesOf } from '../../registry/aliases.js';
 import { DEFAULT_PAGE_SIZE } from '../../store/pages.js';
 import { pageOptions, pageRequest } from './pages.js';
 import { bundleDir, DEFAULT_ALIAS, listModels, modelVersions, promoteModelVersion, resolveModelVersion, rollbackAlias } from '../../registry/models.js';
-import { diffModelVersions, metricChanges, type VersionDiff } from '../../registry/diff.js';
-import { metricsOnSameRows } from '../../evaluation/same-rows.js';
+import type { VersionDiff } from '../../registry/diff.js';
 import { importOrigins, provenance } from '../../registry/lineage.js';
-import { exportModelVersion, importModelArchive } from '../../registry/transfer.js';
 import { headlineMetric } from '../../evaluation/metrics.js';
 import { readStoredEvaluation } from '../../evaluation/stored.js';
 import type { AtelierContext } from '../../store/context.js';
@@ -22,6 +19,10 @@ function headline(metrics: Record<string, number>): string {
   return m ? `${m.name} ${formatNumber(m.value)}` : '-';
 }
 import { action, withContext } from '../runner.js';
+
+// Blessing, diffs and archives bring the evaluation and data libraries: each subcommand that needs
+// them loads them, so `models list` and `models show` start as fast as the store allows.
+const blessing = () => import('../../evaluation/blessing.js');
 
 /** "model@version" or "model@alias" to a version record. */
 async function resolveRef(ctx: AtelierContext, ref: string) {
@@ -130,7 +131,7 @@ export function registerModels(program: Command): void {
           if (run) lines.push(`  config    sha256 ${run.configHash.slice(0, 12)}…`);
           const top = evaluation.importance?.features.slice(0, 5);
           if (top?.length) lines.push(`  importance ${top.map((f) => `${f.feature} +${formatNumber(f.degradation)}`).join(', ')} (${evaluation.importance!.metric} when shuffled)`);
-          if (verdict) lines.push(`  blessing  ${describeVerdict(verdict)[0]}`);
+          if (verdict) lines.push(`  blessing  ${(await blessing()).describeVerdict(verdict)[0]}`);
           const charts = Object.keys(evaluation.charts);
           if (charts.length > 0) lines.push(`  charts    ${charts.join(', ')} (held-out split) in ${dirname(Object.values(evaluation.charts)[0]!)}`);
           return { json, human: lines.join('\n') };
@@ -170,6 +171,7 @@ export function registerModels(program: Command): void {
         withContext(io.globals, async (ctx) => {
           const { name, selector } = parseRef(ref);
           const version = await resolveModelVersion(ctx, name, selector);
+          const { validateModelVersion, describeVerdict } = await blessing();
           const verdict = await validateModelVersion(ctx, version.model, version.version);
           if (!verdict.blessed) process.exitCode = 1; // scripts can gate on it
           return { json: verdict, human: describeVerdict(verdict).join('\n') };
@@ -251,6 +253,7 @@ export function registerModels(program: Command): void {
       action(async (io, a: string, b: string, opts: { recorded?: boolean }) =>
         withContext(io.globals, async (ctx) => {
           const [va, vb] = [await resolveRef(ctx, a), await resolveRef(ctx, b)];
+          const [{ diffModelVersions, metricChanges }, { metricsOnSameRows }] = await Promise.all([import('../../registry/diff.js'), import('../../evaluation/same-rows.js')]);
           const diff = await diffModelVersions(ctx, va, vb);
           const measured = opts.recorded ? undefined : await metricsOnSameRows(ctx, va, vb);
           if (measured) {
@@ -272,6 +275,7 @@ export function registerModels(program: Command): void {
     .action(
       action(async (io, ref: string, file: string) =>
         withContext(io.globals, async (ctx) => {
+          const { exportModelVersion } = await import('../../registry/transfer.js');
           const result = await exportModelVersion(ctx, await resolveRef(ctx, ref), file);
           return {
             json: result,
@@ -289,6 +293,7 @@ export function registerModels(program: Command): void {
     .action(
       action(async (io, file: string, opts: { name?: string }) =>
         withContext(io.globals, async (ctx) => {
+          const { importModelArchive } = await import('../../registry/transfer.js');
           const result = await importModelArchive(ctx, file, { name: opts.name });
           return {
             json: result,
